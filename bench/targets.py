@@ -1,0 +1,119 @@
+"""The servers under test: how to initialise, fill and launch each one."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from envsetup import BENCH_DIR, log
+from fixtures import ReleaseFile
+from httpfill import fill_over_http
+from servers import HOST, ServerProcess, free_port
+
+
+class Target:
+    """A server kind plus its own serverdir inside the run's work directory."""
+
+    kind = "?"
+
+    def __init__(self, label: str, workdir: Path):
+        self.label = label
+        self.workdir = workdir / label
+        self.serverdir = self.workdir / "serverdir"
+        self.log_path = self.workdir / "server.log"
+        self.fill_info: dict[str, float] = {}
+
+    def command(self, port: int) -> list[str]:
+        raise NotImplementedError
+
+    def prepare(self, releases: list[ReleaseFile]) -> None:
+        """Initialise the serverdir and load the test data into it."""
+        raise NotImplementedError
+
+    def process(self) -> ServerProcess:
+        """A new (not yet started) server process on a fresh free port."""
+        port = free_port()
+        return ServerProcess(self.label, self.command(port), port, self.log_path)
+
+    def _fill_via_running_server(self, releases: list[ReleaseFile]) -> None:
+        server = self.process()
+        server.start()
+        try:
+            server.wait_ready()
+            rate = fill_over_http(server.base_url, releases)
+            self.fill_info["uploads_per_s"] = rate
+            log(f"{self.label}: uploaded {len(releases)} files over HTTP, {rate:.0f}/s")
+        finally:
+            server.stop()
+
+
+class DevpiTarget(Target):
+    """devpi-server from the benchmark's own virtualenv."""
+
+    kind = "devpi"
+
+    def __init__(self, label: str, workdir: Path, bindir: Path):
+        super().__init__(label, workdir)
+        self.bindir = bindir
+
+    def command(self, port: int) -> list[str]:
+        return [str(self.bindir / "devpi-server"), "--serverdir", str(self.serverdir),
+                "--host", HOST, "--port", str(port)]
+
+    def prepare(self, releases: list[ReleaseFile]) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [str(self.bindir / "devpi-init"), "--serverdir", str(self.serverdir),
+             "--no-root-pypi"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._fill_via_running_server(releases)
+
+
+class SatchelTarget(Target):
+    """satchel, installed in the interpreter that runs the benchmark."""
+
+    kind = "satchel"
+
+    def __init__(self, label: str, workdir: Path, fill_mode: str = "model"):
+        super().__init__(label, workdir)
+        self.fill_mode = fill_mode
+
+    def command(self, port: int) -> list[str]:
+        script = Path(sys.executable).parent / "satchel"
+        launcher = [str(script)] if script.exists() else [sys.executable, "-m", "satchel"]
+        return launcher + ["serve", "--serverdir", str(self.serverdir),
+                           "--host", HOST, "--port", str(port)]
+
+    def prepare(self, releases: list[ReleaseFile]) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.fill_mode == "http":
+            self.fill_http(releases)
+        else:
+            self.fill_model(releases)
+
+    def fill_model(self, releases: list[ReleaseFile]) -> None:
+        """Fill through satchel's Python model API in a subprocess (server not running)."""
+        subprocess.run(
+            [sys.executable, str(BENCH_DIR / "satchel_fill.py"),
+             "--serverdir", str(self.serverdir), "--count", str(len(releases))],
+            check=True)
+        log(f"{self.label}: filled {len(releases)} files through the model API")
+
+    # ------------------------------------------------------------------
+    # >>> HTTP UPLOADS FOR SATCHEL <<<
+    # Once satchel accepts uploads over HTTP, run the benchmark with
+    # `--satchel-fill http` (or make "http" the default in run.py) so both
+    # servers are filled the same way.  Nothing else needs to change.
+    # ------------------------------------------------------------------
+    def fill_http(self, releases: list[ReleaseFile]) -> None:
+        """Initialise an empty serverdir, start satchel and upload like devpi."""
+        init = ("import sys; from satchel.app import create_app; "
+                "create_app({'serverdir': sys.argv[1], 'storage': 'sqlite'}).close()")
+        subprocess.run([sys.executable, "-c", init, str(self.serverdir)], check=True)
+        self._fill_via_running_server(releases)
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

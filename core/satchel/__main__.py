@@ -1,0 +1,5 @@
+"""Allow ``python -m satchel``."""
+
+from satchel.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""App: one per process (config, plugin manager, storage, router, stash). Nothing global."""
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+from satchel.config import Config, collect_options, resolve
+from satchel.errors import ConfigError
+from satchel.events import EventDispatcher
+from satchel.model import users
+from satchel.pluginmanager import create_pluginmanager
+from satchel.registry import Registry
+from satchel.views import add_core_routes
+from satchel.web.pagecache import PageCache
+from satchel.web.router import Router
+from satchel.web.wsgi import MiddlewareStack, WSGIApplication
+
+
+def parse_storage_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """``NAME[:key=value,...]`` -> ``(NAME, settings)``."""
+    name, _, rest = (spec or "sqlite").partition(":")
+    settings = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"invalid storage setting {item!r}: use key=value")
+        settings[key.strip()] = value.strip()
+    return name.strip(), settings
+
+
+def prepare_serverdir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create serverdir {path}: {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"serverdir {path} is not writable")
+    return path
+
+
+def load_node_uuid(serverdir: Path) -> str:
+    path = serverdir / ".nodeinfo"
+    try:
+        return json.loads(path.read_text())["uuid"]
+    except FileNotFoundError:
+        pass
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"{path} is damaged: {exc}") from None
+    node_uuid = uuid.uuid4().hex
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"uuid": node_uuid, "role": "standalone"}))
+    os.replace(tmp, path)
+    return node_uuid
+
+
+class App:
+    """Everything a running satchel has; plugins keep their state in ``app.stash[name]``."""
+
+    def __init__(self, config: Config, pluginmanager):
+        self.config = config
+        self.pm = pluginmanager
+        self.hook = pluginmanager.hook
+        self.stash: dict = {}
+        backends = Registry("storage backend")
+        self.hook.satchel_storage_backend(backends=backends)
+        name, settings = parse_storage_spec(config.get("storage") or "sqlite")
+        self.storage_backend = backends.get(name)
+        serverdir = config.serverdir
+        if self.storage_backend.persistent:
+            prepare_serverdir(serverdir)
+            self.node_uuid = load_node_uuid(serverdir)
+        else:
+            self.node_uuid = uuid.uuid4().hex
+        self.storage = self.storage_backend.factory(serverdir, settings)
+        self.index_types = Registry("index type")
+        self.hook.satchel_index_types(index_types=self.index_types)
+        self.router = Router()
+        add_core_routes(self.router)
+        self.hook.satchel_add_routes(router=self.router)
+        stack = MiddlewareStack()
+        self.hook.satchel_add_middleware(stack=stack)
+        self.wsgi = stack.wrap(WSGIApplication(self))
+        self.page_cache = PageCache()
+        cursor = serverdir / ".event-serial" if self.storage_backend.persistent else None
+        self.events = EventDispatcher(self, cursor)
+        self.storage.add_commit_listener(self.events.notify)
+        self._started = False
+
+    def is_initialized(self) -> bool:
+        return self.storage.last_serial() >= 0
+
+    def initialize(self, root_password: str | None = None, root_pwhash: str | None = None) -> None:
+        """Create ``root`` (empty password unless given) and let plugins add initial data."""
+        if self.is_initialized():
+            raise ConfigError(f"serverdir {self.config.serverdir} is already initialized")
+        with self.storage.write() as tx:
+            users.create_user(tx, "root", password=root_password or "", pwhash=root_pwhash)
+            self.hook.satchel_init_serverdir(app=self, tx=tx)
+
+    def start(self) -> None:
+        """Start background work (event thread, plugin workers); ``serve`` calls this."""
+        self.events.start()
+        self.hook.satchel_startup(app=self)
+        self._started = True
+
+    def close(self) -> None:
+        if self._started:
+            self.hook.satchel_shutdown(app=self)
+            self._started = False
+        self.events.stop()
+        self.storage.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def create_app(options: dict | None = None, *, pluginmanager=None, disable_plugins=(), plugins=(),
+               initialize: bool = True) -> App:
+    """An App from plain option values (by dest name); the environment is not consulted.
+
+    Initializes an empty serverdir unless ``initialize`` is False.
+    """
+    pm = pluginmanager or create_pluginmanager(disabled=disable_plugins, plugins=plugins)
+    parser = collect_options(pm)
+    config = resolve(parser.options, dict(options or {}), environ={})
+    pm.hook.satchel_configure(config=config)
+    app = App(config, pm)
+    if initialize and not app.is_initialized():
+        app.initialize(root_password=config.get("root_passwd"))
+    return app

@@ -1,0 +1,88 @@
+"""Core's options and subcommands: ``serve``, ``init``, ``plugins``."""
+
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import waitress
+
+from satchel.app import App
+from satchel.config import Config
+from satchel.errors import ConfigError
+from satchel.plugin import hookimpl
+from satchel.pluginmanager import plugin_versions
+
+
+@dataclass
+class Command:
+    """A subcommand: ``run(config, pluginmanager) -> exit code``."""
+
+    help: str
+    run: Callable[[Config, object], int]
+
+
+@hookimpl
+def satchel_add_options(parser):
+    add = parser.add_option
+    add("serverdir", default=None, metavar="DIR",
+        help="directory of the server's data (default: the platform's user data dir)")
+    add("storage", default="sqlite", metavar="NAME[:k=v,...]", help="storage backend (default: sqlite)")
+    add("host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    add("port", default=3141, type=int, help="port to listen on (default: 3141)")
+    add("threads", default=8, type=int, help="worker threads (default: 8)")
+    add("connection-limit", default=100, type=int, help="open connections at most (default: 100)")
+    add("outside-url", default=None, metavar="URL", help="public URL of the server (behind a proxy)")
+    add("absolute-urls", flag=True, default=False, help="absolute links in simple pages")
+    add("root-passwd", default="", metavar="PASSWORD", help="password of root on initialization")
+    add("no-root-pypi", flag=True, default=False, help="do not create root/pypi on initialization")
+
+
+@hookimpl
+def satchel_add_commands(commands):
+    commands.add("serve", Command("run the server (initializes an empty serverdir first)", serve))
+    commands.add("init", Command("initialize a new serverdir", init))
+    commands.add("plugins", Command("list loaded plugins and the hooks they implement", plugins))
+
+
+def serve(config: Config, pluginmanager) -> int:
+    app = App(config, pluginmanager)
+    try:
+        if not app.is_initialized():
+            app.initialize(root_password=config.root_passwd)
+        try:
+            server = waitress.create_server(
+                app.wsgi, host=config.host, port=config.port, threads=config.threads,
+                connection_limit=config.connection_limit, ident="satchel", clear_untrusted_proxy_headers=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+        app.start()
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        print(f"satchel serving http://{config.host}:{config.port}/ "
+              f"(serverdir {config.serverdir}, storage {app.storage.name})", file=sys.stderr, flush=True)
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.close()
+    finally:
+        app.close()
+    return 0
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def init(config: Config, pluginmanager) -> int:
+    with App(config, pluginmanager) as app:
+        app.initialize(root_password=config.root_passwd)
+    print(f"initialized {config.serverdir}", file=sys.stderr)
+    return 0
+
+
+def plugins(config: Config, pluginmanager) -> int:
+    for name, version, hooks in plugin_versions(pluginmanager):
+        print(f"{name} {version}: {', '.join(hooks) or '-'}")
+    return 0

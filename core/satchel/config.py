@@ -1,0 +1,150 @@
+"""Options from the command line, ``SATCHEL_*`` environment variables and a TOML file.
+
+Precedence: command line > environment > config file > default.
+"""
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from satchel.errors import ConfigError
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def to_bool(value: Any) -> bool:
+    """Coerce a flag given as a bool or a word (environment, file)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclass
+class Option:
+    """One option; ``name`` is the long name without dashes, e.g. ``outside-url``."""
+
+    name: str
+    help: str = ""
+    default: Any = None
+    type: Callable[[Any], Any] = str
+    flag: bool = False
+    metavar: str | None = None
+    choices: tuple | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def env(self) -> str:
+        return "SATCHEL_" + self.dest.upper()
+
+    def coerce(self, value: Any, source: str) -> Any:
+        try:
+            value = to_bool(value) if self.flag else self.type(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid value {value!r} for {self.name} from {source}: {exc}") from None
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(
+                f"invalid value {value!r} for {self.name} from {source} "
+                f"(choose from {', '.join(map(str, self.choices))})")
+        return value
+
+
+class OptionParser:
+    """What ``satchel_add_options(parser)`` receives."""
+
+    def __init__(self):
+        self.options: dict[str, Option] = {}
+
+    def add_option(self, name: str, **kwargs) -> Option:
+        name = name.lstrip("-")
+        if name in self.options:
+            raise ConfigError(f"option --{name} declared twice")
+        option = self.options[name] = Option(name, **kwargs)
+        return option
+
+
+def collect_options(pluginmanager) -> OptionParser:
+    """Every option the loaded plugins declare."""
+    parser = OptionParser()
+    pluginmanager.hook.satchel_add_options(parser=parser)
+    return parser
+
+
+def default_serverdir() -> Path:
+    return Path(platformdirs.user_data_dir("satchel", appauthor=False)) / "server"
+
+
+class Config:
+    """Resolved option values, readable as attributes (``config.outside_url``)."""
+
+    def __init__(self, values: dict[str, Any], sources: dict[str, str] | None = None):
+        self._values = values
+        self.sources = sources or {}
+
+    def __getattr__(self, dest: str) -> Any:
+        try:
+            return self._values[dest]
+        except KeyError:
+            raise AttributeError(dest) from None
+
+    def get(self, dest: str, default: Any = None) -> Any:
+        return self._values.get(dest, default)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    @property
+    def serverdir(self) -> Path:
+        value = self._values.get("serverdir")
+        return Path(value).expanduser() if value else default_serverdir()
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Top-level keys or a ``[satchel]`` table; dashes and underscores are equivalent."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    if isinstance(data.get("satchel"), dict):
+        data = data["satchel"]
+    return {key.replace("_", "-"): value for key, value in data.items()}
+
+
+def resolve(options: Mapping[str, Option], cli_values: Mapping[str, Any],
+            environ: Mapping[str, str] = os.environ, configfile: str | Path | None = None) -> Config:
+    """Merge the sources; ``cli_values`` holds only options given on the command line (by dest)."""
+    configfile = configfile or cli_values.get("configfile") or environ.get("SATCHEL_CONFIGFILE")
+    file_values = read_config_file(Path(configfile)) if configfile else {}
+    unknown = sorted(set(file_values) - set(options) - {"configfile"})
+    if unknown:
+        raise ConfigError(f"unknown option(s) in config file {configfile}: {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in options.values():
+        if option.dest in cli_values:
+            value, source = cli_values[option.dest], "command line"
+        elif option.env in environ:
+            value, source = environ[option.env], f"environment variable {option.env}"
+        elif option.name in file_values:
+            value, source = file_values[option.name], f"config file {configfile}"
+        else:
+            values[option.dest], sources[option.dest] = option.default, "default"
+            continue
+        values[option.dest] = option.coerce(value, source)
+        sources[option.dest] = source
+    return Config(values, sources)

@@ -1,0 +1,206 @@
+"""Every hook of satchel's core, grouped by phase. Call hooks with keyword arguments only.
+
+Naming: a hook that registers things receives a registry; ``get_*`` and ``authenticate``
+are firstresult; ``on_*`` and lifecycle hooks are post-commit notifications run on the
+event thread; ``validate_*`` veto inside the write transaction by raising.
+"""
+
+from satchel.plugin import hookspec
+
+# --- plugin host and command line -------------------------------------------------------
+
+
+@hookspec(historic=True)
+def satchel_add_hookspecs(pluginmanager):
+    """Add a plugin's own hookspecs to the one manager (``pluginmanager.add_hookspecs``).
+
+    historic: plugins registered later still receive the call. Returns nothing.
+    """
+
+
+@hookspec
+def satchel_add_options(parser):
+    """Declare options with ``parser.add_option(name, ...)`` (see satchel.config.OptionParser).
+
+    Every option is also read from ``SATCHEL_<NAME>`` and the TOML config file. Returns nothing.
+    """
+
+
+@hookspec
+def satchel_configure(config):
+    """Validate the resolved ``config`` (a satchel.config.Config) and set up plugin state.
+
+    Runs once per process before any command. Raise ConfigError to stop with a clear message.
+    """
+
+
+@hookspec
+def satchel_add_commands(commands):
+    """Register subcommands: ``commands.add(name, Command(...))`` (satchel.commands.Command)."""
+
+
+# --- storage and model ------------------------------------------------------------------
+
+
+@hookspec
+def satchel_storage_backend(backends):
+    """Register storage backends: ``backends.add(name, StorageBackend(...))``.
+
+    ``--storage NAME`` picks one; sqlite is the default. Called once when the app is created.
+    """
+
+
+@hookspec
+def satchel_index_types(index_types):
+    """Register index types: ``index_types.add(name, IndexType(...))`` (satchel.model.indexes).
+
+    Core knows no index type by name; the private and mirror plugins register ``stage`` and
+    ``mirror``. Called once when the app is created.
+    """
+
+
+@hookspec
+def satchel_indexconfig_defaults(index_type):
+    """Return a dict of extra index config keys with defaults for ``index_type`` (a str), or None.
+
+    The type of each default also types the key's input. Called when an index is created or
+    its config validated.
+    """
+
+
+@hookspec
+def satchel_validate_indexconfig(tx, index, old, new):
+    """Veto an index config change by raising BadRequest (or another SatchelError).
+
+    ``index`` is "user/name", ``old`` the stored config (None on creation), ``new`` the config
+    about to be stored. Runs inside the write transaction ``tx``.
+    """
+
+
+@hookspec
+def satchel_init_serverdir(app, tx):
+    """Create initial data in a fresh serverdir (the mirror plugin creates root/pypi).
+
+    Runs in the initializing write transaction, after the root user exists.
+    """
+
+
+# --- web ---------------------------------------------------------------------------------
+
+
+@hookspec
+def satchel_add_routes(router):
+    """Register named routes: ``router.add(name, pattern, view, methods=..., permission=...)``.
+
+    Called once per app after core's own routes.
+    """
+
+
+@hookspec
+def satchel_add_middleware(stack):
+    """Add WSGI request wrappers: ``stack.add(name, factory, order=...)``.
+
+    ``factory(wsgi_app) -> wsgi_app``; lower order wraps closer to the application.
+    """
+
+
+# --- process lifecycle -------------------------------------------------------------------
+
+
+@hookspec
+def satchel_startup(app):
+    """Start background workers. Called by ``serve`` before the first request is answered."""
+
+
+@hookspec
+def satchel_shutdown(app):
+    """Stop background workers. Called when ``serve`` exits and when the app is closed."""
+
+
+# --- authentication and permissions ------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def satchel_get_credentials(request):
+    """Return ``(username, secret)`` taken from the request, or None when it carries none."""
+
+
+@hookspec(firstresult=True)
+def satchel_authenticate(request, username, secret):
+    """Return an Identity for valid credentials; None lets the next plugin try.
+
+    Invalid credentials are not an error: the request then proceeds as anonymous.
+    """
+
+
+@hookspec(firstresult=True)
+def satchel_permits(identity, permission, context):
+    """Return True or False to decide ``permission`` for ``identity`` on ``context``; None = no opinion.
+
+    ``identity`` is an Identity (anonymous when nobody authenticated); ``context`` the route's
+    context (e.g. the stage). Without any opinion only read permissions are granted.
+    """
+
+
+# --- server information ------------------------------------------------------------------
+
+
+@hookspec
+def satchel_api_features():
+    """Return a list of feature strings added to ``/+api`` ``features``."""
+
+
+@hookspec
+def satchel_status_info(app):
+    """Return a dict merged into the ``/+status`` result."""
+
+
+@hookspec
+def satchel_metrics(app):
+    """Return a list of ``(name, "counter" | "gauge", value)`` tuples for ``/+status``."""
+
+
+# --- lifecycle events (post-commit, on the event thread, in serial order) ----------------
+
+
+@hookspec
+def satchel_on_commit(app, serial, changes):
+    """Every committed serial with its changes ``{key: [back_serial, value]}``."""
+
+
+@hookspec
+def satchel_user_created(app, username):
+    """A user was created."""
+
+
+@hookspec
+def satchel_stage_created(stage):
+    """An index was created; ``stage`` is its Stage object (primary and replica alike)."""
+
+
+@hookspec
+def satchel_stage_deleted(app, index):
+    """The index ``index`` ("user/name") was deleted."""
+
+
+@hookspec
+def satchel_on_upload(stage, project, version, link):
+    """A file was stored on a private index; ``link`` is its file record."""
+
+
+@hookspec
+def satchel_on_file_removed(stage, relpath):
+    """The file at ``relpath`` was removed from the index ``stage``."""
+
+
+@hookspec
+def satchel_on_versiondata_changed(stage, project, version, metadata):
+    """Version metadata changed; ``metadata`` is None when the version was deleted."""
+
+
+@hookspec
+def satchel_mirror_initialnames(stage, projectnames):
+    """A mirror index learned its upstream project names for the first time.
+
+    Declared in core, called by the mirror plugin; ``projectnames`` is an iterable of names.
+    """

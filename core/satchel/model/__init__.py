@@ -1,0 +1,1 @@
+"""The domain model: users, indexes (stages), projects, releases and files."""

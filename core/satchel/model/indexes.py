@@ -1,0 +1,152 @@
+"""Indexes ("stages" in code): index types, creation, lookup and the resolution order."""
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from satchel.errors import BadRequest, Conflict, NotFound
+from satchel.model import keys
+from satchel.names import check_indexname, check_username
+
+
+class Stage:
+    """One index: its name, stored config and type. Holds no transaction; methods take one.
+
+    Index types subclass this to change where project data comes from (the mirror fetches it).
+    """
+
+    def __init__(self, app, username: str, indexname: str, config: dict, index_type: "IndexType"):
+        self.app = app
+        self.username = username
+        self.indexname = indexname
+        self.name = f"{username}/{indexname}"
+        self.config = config
+        self.index_type = index_type
+
+    @property
+    def is_mirror(self) -> bool:
+        return self.index_type.is_mirror
+
+    def __repr__(self) -> str:
+        return f"<Stage {self.name} type={self.index_type.name}>"
+
+    def get_project(self, tx, project: str) -> tuple[dict | None, int]:
+        """The stored project record and its serial, ``(None, -1)`` when absent."""
+        return tx.get_with_serial(keys.project(self.name, project))
+
+    def project_serial(self, tx, project: str) -> int:
+        """A number that changes whenever ``get_project`` would return something new."""
+        return tx.get_serial(keys.project(self.name, project))
+
+    def list_projects(self, tx) -> list[str]:
+        """Normalized names of the projects this index itself holds."""
+        prefix = keys.stage_projects(self.name)
+        return [key[len(prefix):] for key in tx.keys(prefix)]
+
+
+@dataclass
+class IndexType:
+    """What a plugin registers through ``satchel_index_types``."""
+
+    name: str
+    stage_class: type[Stage] = Stage
+    defaults: dict[str, Any] = field(default_factory=dict)
+    is_mirror: bool = False
+    accepts_uploads: bool = False
+    default: bool = False  # used when a new index names no type
+    normalize: Callable[[dict], dict] | None = None  # coerce and validate input values
+
+
+def get_stage(tx, app, username: str, indexname: str) -> Stage | None:
+    config = tx.get(keys.index(username, indexname))
+    if config is None:
+        return None
+    return make_stage(app, username, indexname, config)
+
+
+def make_stage(app, username: str, indexname: str, config: dict) -> Stage:
+    index_type = app.index_types.get(config["type"])
+    return index_type.stage_class(app, username, indexname, config, index_type)
+
+
+def require_stage(tx, app, username: str, indexname: str) -> Stage:
+    stage = get_stage(tx, app, username, indexname)
+    if stage is None:
+        raise NotFound(f"The stage {username}/{indexname} could not be found.")
+    return stage
+
+
+def list_stages(tx, app, username: str) -> list[Stage]:
+    prefix = keys.user_indexes(username)
+    return [make_stage(app, username, key[len(prefix):], config) for key, config in tx.items(prefix)]
+
+
+def _default_type(app) -> str:
+    for name, index_type in app.index_types.items():
+        if index_type.default:
+            return name
+    raise BadRequest("no index type given and no default index type is installed")
+
+
+def build_config(tx, app, index: str, config: dict, old: dict | None = None) -> dict:
+    """Apply defaults, normalize values, check keys and bases; return the config to store."""
+    type_name = config.get("type") or (old or {}).get("type") or _default_type(app)
+    if type_name not in app.index_types:
+        raise BadRequest(f"unknown index type {type_name!r}")
+    if old is not None and type_name != old.get("type"):
+        raise BadRequest("the 'type' of an index can't be changed")
+    index_type = app.index_types.get(type_name)
+    allowed = {"type": type_name, **index_type.defaults}
+    for extra in app.hook.satchel_indexconfig_defaults(index_type=type_name):
+        allowed.update(extra or {})
+    unknown = {key: value for key, value in config.items() if key not in allowed}
+    if unknown:
+        listed = ", ".join(f"{key}={value}" for key, value in sorted(unknown.items()))
+        raise BadRequest(f"indexconfig got unexpected keyword arguments: {listed}")
+    new = dict(allowed) if old is None else {**old}
+    new.update(config)
+    new["type"] = type_name
+    if index_type.normalize is not None:
+        new = index_type.normalize(new)
+    for base in new.get("bases", ()):
+        user, _, name = base.partition("/")
+        if not user or not name or "/" in name:
+            raise BadRequest(f"invalid base index spec: {base!r}")
+        if base != index and tx.get(keys.index(user, name)) is None:
+            raise BadRequest(f"base index '{base}' does not exist")
+    app.hook.satchel_validate_indexconfig(tx=tx, index=index, old=old, new=new)
+    return new
+
+
+def create_index(tx, app, username: str, indexname: str, config: dict) -> Stage:
+    """Create ``username/indexname`` with ``config`` (its ``type`` picks the index type)."""
+    check_username(username)
+    check_indexname(indexname)
+    if tx.get(keys.user(username)) is None:
+        raise NotFound(f"user '{username}' does not exist")
+    if tx.get(keys.index(username, indexname)) is not None:
+        raise Conflict(f"index '{username}/{indexname}' exists")
+    stored = build_config(tx, app, f"{username}/{indexname}", dict(config))
+    tx.set(keys.index(username, indexname), stored)
+    return make_stage(app, username, indexname, stored)
+
+
+def resolution_order(tx, app, stage: Stage) -> list[Stage]:
+    """The index, then its bases breadth-first (each once, missing ones skipped), mirrors last."""
+    seen = {stage.name}
+    order = [stage]
+    queue = deque([stage])
+    while queue:
+        current = queue.popleft()
+        for base in current.config.get("bases", ()):
+            if base in seen:
+                continue
+            seen.add(base)
+            username, _, indexname = base.partition("/")
+            base_stage = get_stage(tx, app, username, indexname)
+            if base_stage is None:
+                continue
+            order.append(base_stage)
+            queue.append(base_stage)
+    return [s for s in order if not s.is_mirror] + [s for s in order if s.is_mirror]

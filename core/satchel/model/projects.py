@@ -1,0 +1,175 @@
+"""Projects, releases and files: the per-project record, release files, inheritance merge."""
+
+import io
+import time
+import zipfile
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from satchel.errors import BadRequest
+from satchel.model import keys
+from satchel.model.indexes import Stage, resolution_order
+from satchel.names import check_project_name, normalize_project
+from satchel.storage.contract import BlobInfo
+
+
+def iso_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def file_relpath(stage: Stage, sha256: str, filename: str) -> str:
+    """Where a stored file is served: ``user/index/+f/abc/defghijklmnop/filename``."""
+    return f"{stage.name}/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"
+
+
+def check_filename(filename: str) -> str:
+    if not filename or "/" in filename or "\\" in filename or filename in (".", "..") \
+            or filename.startswith(".") or "\x00" in filename:
+        raise BadRequest(f"invalid filename {filename!r}")
+    return filename
+
+
+def wheel_metadata(filename: str, content: bytes) -> bytes | None:
+    """The METADATA file of a wheel (PEP 658), or None when it can't be found."""
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            candidates = [n for n in archive.namelist()
+                          if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+            if len(candidates) != 1:
+                return None
+            return archive.read(candidates[0])
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None
+
+
+def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filename: str,
+                     content: bytes | None = None, blob: BlobInfo | None = None,
+                     requires_python: str | None = None, metadata: dict | None = None,
+                     yanked: bool | str = False, upload_time: str | None = None) -> dict:
+    """Store a release file on ``stage`` and update its project record and version data.
+
+    The blob is written (durably) before the transaction that references it commits.
+    Returns the link record as it appears in the project record.
+    """
+    check_project_name(project)
+    check_filename(filename)
+    name = normalize_project(project)
+    blobs = app.storage.blobs
+    if blob is None:
+        blob = blobs.put_bytes(content)
+    core_metadata = None
+    if filename.endswith(".whl"):
+        data = content if content is not None else _read_blob(blobs, blob.sha256)
+        metadata_bytes = wheel_metadata(filename, data)
+        if metadata_bytes is not None:
+            core_metadata = blobs.put_bytes(metadata_bytes).sha256
+    relpath = file_relpath(stage, blob.sha256, filename)
+    when = upload_time or iso_now()
+    link = {
+        "filename": filename, "path": relpath, "hashes": {"sha256": blob.sha256},
+        "version": version, "requires_python": requires_python, "yanked": yanked,
+        "core_metadata": {"sha256": core_metadata} if core_metadata else None,
+        "size": blob.size, "upload_time": when,
+    }
+    entry = {"sha256": blob.sha256, "size": blob.size, "project": name, "version": version,
+             "filename": filename, "last_modified": when, "metadata_sha256": core_metadata}
+    tx.set(keys.file(relpath), entry)
+    record = tx.get(keys.project(stage.name, name)) or {"name": project, "versions": [], "files": []}
+    for old in record["files"]:
+        if old["filename"] == filename and old["path"] != relpath:
+            tx.delete(keys.file(old["path"]))
+    record["files"] = [old for old in record["files"] if old["filename"] != filename] + [link]
+    if version not in record["versions"]:
+        record["versions"].append(version)
+    tx.set(keys.project(stage.name, name), record)
+    set_version_metadata(tx, stage, name, version,
+                         {"name": project, "version": version, "requires_python": requires_python,
+                          **(metadata or {})})
+    return link
+
+
+def _read_blob(blobs, sha256: str) -> bytes:
+    with blobs.open(sha256) as handle:
+        return handle.read()
+
+
+def set_version_metadata(tx, stage: Stage, project: str, version: str, metadata: dict) -> dict:
+    key = keys.version(stage.name, project, version)
+    stored = tx.get(key) or {}
+    stored.update({k: v for k, v in metadata.items() if v is not None})
+    tx.set(key, stored)
+    return stored
+
+
+def get_version_metadata(tx, stage: Stage, project: str, version: str) -> dict | None:
+    return tx.get(keys.version(stage.name, project, version))
+
+
+def project_validators(tx, stage_order: list[Stage], project: str) -> tuple:
+    """What a merged project page depends on: each index's config and project serials."""
+    return tuple(
+        (s.name, tx.get_serial(keys.index(s.username, s.indexname)), s.project_serial(tx, project))
+        for s in stage_order)
+
+
+def merged_links(tx, app, stage: Stage, project: str,
+                 stage_order: list[Stage] | None = None) -> tuple[list[tuple[str, dict]], list[str]] | None:
+    """Links of ``project`` through the resolution order, with mirror shadowing applied.
+
+    Returns ``([(origin index, link), ...], versions)`` or None when no index has the project.
+    A project held by a private index hides mirror releases unless the cumulative
+    ``mirror_whitelist`` names it (or ``*``).
+    """
+    stage_order = stage_order or resolution_order(tx, app, stage)
+    inheritance = stage.config.get("mirror_whitelist_inheritance", "union")
+    whitelist: set | None = None
+    whitelisted = private_hit = found = False
+    links: list[tuple[str, dict]] = []
+    seen_files: set[str] = set()
+    versions: list[str] = []
+    for current in stage_order:
+        if current.is_mirror:
+            if private_hit and not whitelisted:
+                continue
+        else:
+            own = set(current.config.get("mirror_whitelist", ()))
+            if whitelist is None:
+                whitelist = own
+            elif inheritance == "intersection":
+                whitelist &= own
+            else:
+                whitelist |= own
+        record, _ = current.get_project(tx, project)
+        if not current.is_mirror:
+            if "*" in whitelist or project in whitelist:
+                whitelisted = True
+            elif record is not None:
+                private_hit = True
+        if record is None:
+            continue
+        found = True
+        for link in record["files"]:
+            if link["filename"] not in seen_files:
+                seen_files.add(link["filename"])
+                links.append((current.name, link))
+        versions.extend(v for v in record.get("versions", ()) if v not in versions)
+    return (links, versions) if found else None
+
+
+def project_names(tx, stage_order: list[Stage]) -> list[str]:
+    """Project names through the resolution order, deduplicated as devpi does."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for position, current in enumerate(stage_order):
+        last = position == len(stage_order) - 1
+        for name in current.list_projects(tx):
+            if name in seen:
+                continue
+            if not last:
+                seen.add(name)
+            names.append(name)
+    return names

@@ -1,0 +1,89 @@
+"""A filesystem blob store: content-addressed files written atomically."""
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from satchel.storage.contract import BlobInfo
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_sha256(sha256: str) -> str:
+    """Refuse anything but 64 lowercase hex digits: blob paths are built from it."""
+    if not _HEX64.match(sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return sha256
+
+
+class FileBlobStore:
+    """Blobs under ``root/ab/cd/<sha256>``; temp file, fsync, rename, then fsync the dir."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.tmpdir = self.root / "tmp"
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        check_sha256(sha256)
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, chunks: Iterable[bytes]) -> BlobInfo:
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmpname = tempfile.mkstemp(dir=self.tmpdir)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    tmp.write(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            target = self.path_for(digest.hexdigest())
+            if target.exists():
+                os.unlink(tmpname)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmpname, target)
+                _fsync_dir(target.parent)
+        except BaseException:
+            if os.path.exists(tmpname):
+                os.unlink(tmpname)
+            raise
+        return BlobInfo(digest.hexdigest(), size)
+
+    def put_bytes(self, data: bytes) -> BlobInfo:
+        return self.put([data])
+
+    def open(self, sha256: str) -> BinaryIO:
+        return open(self.path_for(sha256), "rb")
+
+    def path(self, sha256: str) -> Path | None:
+        return self.path_for(sha256)
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).exists()
+
+    def delete(self, sha256: str) -> None:
+        try:
+            self.path_for(sha256).unlink()
+        except FileNotFoundError:
+            pass
+
+    def __iter__(self) -> Iterator[str]:
+        for path in sorted(self.root.glob("??/??/*")):
+            if _HEX64.match(path.name):
+                yield path.name
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

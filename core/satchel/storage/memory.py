@@ -1,0 +1,181 @@
+"""An in-memory backend (tests, throwaway servers): multi-version, so reads are snapshots."""
+
+import hashlib
+import io
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from satchel.plugin import hookimpl
+from satchel.storage.contract import BlobInfo, Changes, CommitListener, StorageBackend
+from satchel.storage.blobs import check_sha256
+
+
+class MemoryBlobStore:
+    def __init__(self):
+        self._blobs: dict[str, bytes] = {}
+
+    def put(self, chunks: Iterable[bytes]) -> BlobInfo:
+        data = b"".join(chunks)
+        sha256 = hashlib.sha256(data).hexdigest()
+        self._blobs[sha256] = data
+        return BlobInfo(sha256, len(data))
+
+    def put_bytes(self, data: bytes) -> BlobInfo:
+        return self.put([data])
+
+    def open(self, sha256: str):
+        try:
+            return io.BytesIO(self._blobs[check_sha256(sha256)])
+        except KeyError:
+            raise FileNotFoundError(sha256) from None
+
+    def path(self, sha256: str):
+        return None
+
+    def exists(self, sha256: str) -> bool:
+        return sha256 in self._blobs
+
+    def delete(self, sha256: str) -> None:
+        self._blobs.pop(sha256, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._blobs))
+
+
+class _MemoryRead:
+    def __init__(self, storage: "MemoryStorage", serial: int):
+        self._storage = storage
+        self.serial = serial
+
+    def _lookup(self, key: str) -> tuple[str | None, int]:
+        for serial, text in reversed(self._storage._versions.get(key, ())):
+            if serial <= self.serial:
+                return text, (serial if text is not None else -1)
+        return None, -1
+
+    def get(self, key: str, default: Any = None) -> Any:
+        text, _ = self._lookup(key)
+        return default if text is None else json.loads(text)
+
+    def get_serial(self, key: str) -> int:
+        return self._lookup(key)[1]
+
+    def get_with_serial(self, key: str) -> tuple[Any, int]:
+        text, serial = self._lookup(key)
+        return (None if text is None else json.loads(text)), serial
+
+    def keys(self, prefix: str) -> list[str]:
+        candidates = [k for k in list(self._storage._versions) if k.startswith(prefix)]
+        return sorted(k for k in candidates if self._lookup(k)[0] is not None)
+
+    def items(self, prefix: str) -> list[tuple[str, Any]]:
+        return [(k, self.get(k)) for k in self.keys(prefix)]
+
+
+class _MemoryWrite(_MemoryRead):
+    def __init__(self, storage: "MemoryStorage", serial: int):
+        super().__init__(storage, serial)
+        self._pending: dict[str, str | None] = {}
+        self._changes: Changes = {}
+        self._callbacks: list[Callable[[int], None]] = []
+
+    def _lookup(self, key: str) -> tuple[str | None, int]:
+        if key in self._pending:
+            text = self._pending[key]
+            return text, (self.serial + 1 if text is not None else -1)
+        return super()._lookup(key)
+
+    def keys(self, prefix: str) -> list[str]:
+        names = set(super().keys(prefix)) | {k for k in self._pending if k.startswith(prefix)}
+        return sorted(k for k in names if self._lookup(k)[0] is not None)
+
+    def _record(self, key: str, value: Any) -> None:
+        back_serial = self._changes[key][0] if key in self._changes else super()._lookup(key)[1]
+        text = None if value is None else json.dumps(value)
+        self._pending[key] = text
+        self._changes[key] = [back_serial, None if text is None else json.loads(text)]
+
+    def set(self, key: str, value: Any) -> None:
+        if value is None:
+            raise ValueError("use delete() to remove a key")
+        self._record(key, value)
+
+    def delete(self, key: str) -> None:
+        self._record(key, None)
+
+    @property
+    def changes(self) -> Changes:
+        return self._changes
+
+    def on_commit(self, callback: Callable[[int], None]) -> None:
+        self._callbacks.append(callback)
+
+
+class MemoryStorage:
+    """Everything in process memory; lost at exit."""
+
+    name = "memory"
+
+    def __init__(self, serverdir=None, settings: dict | None = None):
+        self.blobs = MemoryBlobStore()
+        self._versions: dict[str, list[tuple[int, str | None]]] = {}
+        self._log: list[str] = []
+        self._lock = threading.Lock()
+        self._listeners: list[CommitListener] = []
+
+    def last_serial(self) -> int:
+        return len(self._log) - 1
+
+    @contextmanager
+    def read(self):
+        yield _MemoryRead(self, self.last_serial())
+
+    @contextmanager
+    def write(self):
+        with self._lock:
+            tx = _MemoryWrite(self, self.last_serial())
+            yield tx
+            if not tx.changes:
+                return
+            serial = self._apply(tx.serial + 1, tx.changes)
+        self._after_commit(serial, tx.changes, tx._callbacks)
+
+    def _apply(self, serial: int, changes: Changes) -> int:
+        for key, (_, value) in changes.items():
+            text = None if value is None else json.dumps(value)
+            self._versions.setdefault(key, []).append((serial, text))
+        self._log.append(json.dumps(changes))
+        return serial
+
+    def _after_commit(self, serial, changes, callbacks=()):
+        for callback in callbacks:
+            callback(serial)
+        for listener in self._listeners:
+            listener(serial, changes)
+
+    def changes_since(self, serial: int, limit: int | None = None):
+        end = len(self._log) if limit is None else min(len(self._log), serial + 1 + limit)
+        for number in range(max(serial + 1, 0), end):
+            yield number, json.loads(self._log[number])
+
+    def import_changes(self, serial: int, changes: Changes) -> None:
+        with self._lock:
+            if serial != self.last_serial() + 1:
+                raise ValueError(f"expected serial {self.last_serial() + 1}, got {serial}")
+            self._apply(serial, changes)
+        self._after_commit(serial, changes)
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
+
+    def close(self) -> None:
+        pass
+
+
+@hookimpl
+def satchel_storage_backend(backends):
+    backends.add("memory", StorageBackend(
+        "memory", MemoryStorage, "in process memory, lost at exit (tests)", persistent=False))

@@ -1,0 +1,77 @@
+"""Serving stored files: ``/U/I/+f/...`` with Range, ETag and ``wsgi.file_wrapper``."""
+
+import mimetypes
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+
+from webob import Response
+from webob.static import FileIter
+
+from satchel.errors import NotFound
+from satchel.model import keys
+from satchel.web.negotiate import wants_json
+from satchel.web.responses import json_response
+
+BLOCK_SIZE = 1 << 16
+IMMUTABLE = "max-age=365000000, immutable, public"
+
+
+def _timestamp(value: str | None):
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        try:
+            return parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+
+
+def lookup_file(tx, relpath: str) -> tuple[dict, str, str]:
+    """``(entry, blob sha256, filename)`` for a stored file or its ``.metadata`` sibling."""
+    entry = tx.get(keys.file(relpath))
+    if entry is not None:
+        return entry, entry["sha256"], entry["filename"]
+    if relpath.endswith(".metadata"):
+        entry = tx.get(keys.file(relpath[: -len(".metadata")]))
+        if entry is not None and entry.get("metadata_sha256"):
+            return entry, entry["metadata_sha256"], entry["filename"] + ".metadata"
+    raise NotFound("no such file")
+
+
+def serve_file(request) -> Response:
+    match = request.matchdict
+    relpath = f"{match['user']}/{match['index']}/+f/{match['relpath']}"
+    entry, sha256, filename = lookup_file(request.tx, relpath)
+    if wants_json(request):
+        meta = {"hash_spec": f"sha256={entry['sha256']}", "hashes": {"sha256": entry["sha256"]},
+                "last_modified": entry.get("last_modified"), "project": entry.get("project"),
+                "version": entry.get("version")}
+        return json_response(meta, "releasefilemeta")
+    blobs = request.app.storage.blobs
+    try:
+        handle = blobs.open(sha256)
+    except FileNotFoundError:
+        raise NotFound("no such file") from None
+    size = entry["size"] if sha256 == entry["sha256"] else None
+    if size is None:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(0)
+    content_type = "application/octet-stream" if filename.endswith(".metadata") \
+        else (mimetypes.guess_type(filename)[0] or "application/octet-stream")
+    response = Response(conditional_response=True)
+    response.headers["Content-Type"] = content_type
+    response.etag = sha256
+    response.last_modified = _timestamp(entry.get("last_modified"))
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.content_length = size
+    wrapper = request.environ.get("wsgi.file_wrapper")
+    if wrapper is not None and "Range" not in request.headers and "If-None-Match" not in request.headers:
+        # zero-copy path: waitress sends the open file itself
+        response.app_iter = wrapper(handle, BLOCK_SIZE)
+        response.conditional_response = False
+    else:
+        response.app_iter = FileIter(handle)
+    return response

@@ -1,0 +1,1 @@
+"""The WSGI side: routing, the request cycle, content negotiation."""

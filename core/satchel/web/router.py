@@ -1,0 +1,77 @@
+"""Named routes matched in registration order on the percent-decoded path."""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from satchel.errors import MethodNotAllowed, NotFound
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass
+class Route:
+    """A named route; ``pattern`` is a regex with named groups, matched against the whole path."""
+
+    name: str
+    pattern: str
+    view: Callable
+    methods: frozenset[str]
+    permission: str | None = None
+    predicate: Callable | None = None  # request -> bool; a False answer lets later routes match
+    write: bool = False
+
+    def __post_init__(self):
+        self.regex = re.compile(self.pattern + r"\Z")
+
+
+class Router:
+    """What ``satchel_add_routes(router)`` receives."""
+
+    def __init__(self):
+        self.routes: list[Route] = []
+        self._names: set[str] = set()
+
+    def add(self, name: str, pattern: str, view: Callable, methods=("GET",),
+            permission: str | None = None, predicate: Callable | None = None,
+            before: str | None = None) -> Route:
+        """Register a route; ``before`` puts it ahead of the named route (first match wins).
+
+        GET routes also answer HEAD. Routes with other methods run in a write transaction.
+        """
+        if name in self._names:
+            raise ValueError(f"route {name!r} is already registered")
+        methods = frozenset(m.upper() for m in methods)
+        if "GET" in methods:
+            methods |= {"HEAD"}
+        route = Route(name, pattern, view, methods, permission, predicate,
+                      write=not methods <= READ_METHODS)
+        position = len(self.routes)
+        if before is not None:
+            position = next((i for i, r in enumerate(self.routes) if r.name == before), position)
+        self.routes.insert(position, route)
+        self._names.add(name)
+        return route
+
+    def match(self, request) -> tuple[Route, dict[str, str]]:
+        """The first route whose pattern, method and predicate match."""
+        path = request.path_info
+        method = request.method
+        path_matched = False
+        for route in self.routes:
+            found = route.regex.match(path)
+            if found is None:
+                continue
+            path_matched = True
+            if method not in route.methods:
+                continue
+            if route.predicate is not None and not route.predicate(request):
+                continue
+            return route, {k: v for k, v in found.groupdict().items() if v is not None}
+        if path_matched:
+            raise MethodNotAllowed(f"method {method} not allowed on {path}")
+        raise NotFound(f"no resource at {path}")
+
+    def table(self) -> list[tuple[str, str, list[str]]]:
+        """``(name, pattern, methods)`` for every route, in match order."""
+        return [(r.name, r.pattern, sorted(r.methods)) for r in self.routes]

@@ -1,0 +1,135 @@
+"""The request cycle: route, open a transaction, check permission, run the view, add headers."""
+
+import logging
+from functools import cached_property
+from urllib.parse import urlsplit
+
+import webob
+
+from satchel import __version__
+from satchel.errors import Forbidden, SatchelError, Unauthorized
+from satchel.identity import ANONYMOUS, Identity
+from satchel.web.responses import error_response
+
+log = logging.getLogger(__name__)
+# granted when no plugin has an opinion: reading is open, writing needs an auth plugin
+OPEN_PERMISSIONS = frozenset({"read", "pkg_read", "user_login"})
+
+
+class Request(webob.Request):
+    """A WebOb request carrying the app, the route match and the transaction (``tx``)."""
+
+    app = None
+    tx = None
+    route = None
+    matchdict: dict = {}
+
+    @cached_property
+    def identity(self) -> Identity:
+        hook = self.app.hook
+        credentials = hook.satchel_get_credentials(request=self)
+        if not credentials:
+            return ANONYMOUS
+        username, secret = credentials
+        identity = hook.satchel_authenticate(request=self, username=username, secret=secret)
+        return identity or ANONYMOUS
+
+    @cached_property
+    def has_credentials(self) -> bool:
+        return bool(self.app.hook.satchel_get_credentials(request=self))
+
+    def permits(self, permission: str, context=None) -> bool:
+        answer = self.app.hook.satchel_permits(identity=self.identity, permission=permission, context=context)
+        if answer is None:
+            return permission in OPEN_PERMISSIONS
+        return bool(answer)
+
+    def require(self, permission: str, context=None, message: str | None = None) -> None:
+        """Raise 401 for anonymous callers, 403 for known ones, unless permitted."""
+        if self.permits(permission, context):
+            return
+        if self.identity.is_anonymous:
+            raise Unauthorized(message or f"authentication required for {permission}")
+        raise Forbidden(message or f"user '{self.identity.username}' has no permission {permission}")
+
+    @cached_property
+    def base_url(self) -> str:
+        """The public URL of the server root, without trailing slash."""
+        outside = self.headers.get("X-Outside-Url") or self.app.config.get("outside_url")
+        if outside:
+            return outside.rstrip("/")
+        return self.host_url + self.script_name
+
+    @cached_property
+    def path_prefix(self) -> str:
+        """The public path of the server root (from the outside URL), without trailing slash."""
+        return urlsplit(self.base_url).path.rstrip("/")
+
+
+class WSGIApplication:
+    """One per App; waitress (or WebTest) calls it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        request.app = self.app
+        serial = None
+        try:
+            route, matchdict = self.app.router.match(request)
+            request.route, request.matchdict = route, matchdict
+            storage = self.app.storage
+            if route.write:
+                with storage.write() as tx:
+                    request.tx = tx
+                    response = self._run(request, route)
+                serial = tx.serial + 1 if tx.changes else tx.serial
+            else:
+                with storage.read() as tx:
+                    request.tx = tx
+                    response = self._run(request, route)
+                serial = tx.serial
+        except SatchelError as exc:
+            response = error_response(request, exc.status, exc.message)
+        except Exception:
+            log.exception("error while serving %s %s", request.method, request.path_qs)
+            response = error_response(request, 500, "internal server error")
+        self._add_headers(response, serial)
+        return response(environ, start_response)
+
+    def _run(self, request, route):
+        if route.permission is not None:
+            request.require(route.permission, context=request.matchdict)
+        return route.view(request)
+
+    def _add_headers(self, response, serial):
+        headers = response.headers
+        headers["X-Devpi-Api-Version"] = "2"
+        headers["X-Devpi-Server-Version"] = __version__
+        headers["X-Satchel-Version"] = __version__
+        uuid = self.app.node_uuid
+        headers["X-Devpi-Uuid"] = uuid
+        headers["X-Devpi-Primary-Uuid"] = uuid
+        headers["X-Devpi-Master-Uuid"] = uuid
+        headers["X-Devpi-Serial"] = str(self.app.storage.last_serial() if serial is None else serial)
+
+
+class MiddlewareStack:
+    """What ``satchel_add_middleware(stack)`` receives: ordered WSGI wrappers."""
+
+    def __init__(self):
+        self._entries: list[tuple[int, str, object]] = []
+
+    def add(self, name: str, factory, order: int = 100) -> None:
+        if any(entry[1] == name for entry in self._entries):
+            raise ValueError(f"middleware {name!r} is already registered")
+        self._entries.append((order, name, factory))
+
+    def names(self) -> list[str]:
+        return [name for _, name, _ in sorted(self._entries, key=lambda e: e[0])]
+
+    def wrap(self, wsgi_app):
+        for _, _, factory in sorted(self._entries, key=lambda e: e[0]):
+            wsgi_app = factory(wsgi_app)
+        return wsgi_app

@@ -1,0 +1,22 @@
+"""Private indexes: the ``stage`` index type (uploads, users' own releases)."""
+
+from satchel.model.indexes import IndexType
+from satchel.plugin import hookimpl
+
+from satchel_private.config import STAGE_DEFAULTS, normalize_stage_config
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def satchel_index_types(index_types):
+    index_types.add("stage", IndexType(
+        "stage", defaults=STAGE_DEFAULTS, accepts_uploads=True, default=True,
+        normalize=normalize_stage_config))
+
+
+@hookimpl
+def satchel_validate_indexconfig(tx, index, old, new):
+    if old is None and new.get("type") == "stage" and not new.get("acl_upload"):
+        # devpi's default: only the owner may upload (root is not implied)
+        new["acl_upload"] = [index.split("/", 1)[0]]

@@ -1,0 +1,60 @@
+"""Config keys of private indexes and how their input values are coerced."""
+
+from satchel.errors import BadRequest
+from satchel.names import normalize_project
+
+STAGE_DEFAULTS = {
+    "volatile": True,
+    "bases": [],
+    "acl_upload": [],  # the owner is added at creation
+    "acl_toxresult_upload": [":ANONYMOUS:"],
+    "mirror_whitelist": [],
+    "mirror_whitelist_inheritance": "intersection",
+    "title": "",
+    "description": "",
+    "custom_data": None,
+}
+
+
+def to_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    raise BadRequest(f"expected a list or a comma separated string, got {value!r}")
+
+
+def to_bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("true", "yes"):
+        return True
+    if word in ("false", "no"):
+        return False
+    raise BadRequest(f"Unknown boolean value {value!r}.")
+
+
+def _principals(values: list[str]) -> list[str]:
+    return [v.upper() if v.lower() in (":anonymous:", ":authenticated:") else v for v in values]
+
+
+def normalize_stage_config(config: dict) -> dict:
+    """Coerce strings sent by devpi-client (comma lists, "False") into stored types."""
+    config = dict(config)
+    config["volatile"] = to_bool(config.get("volatile", True))
+    config["bases"] = to_list(config.get("bases"))
+    config["acl_upload"] = _principals(to_list(config.get("acl_upload")))
+    config["acl_toxresult_upload"] = _principals(to_list(config.get("acl_toxresult_upload")))
+    whitelist = to_list(config.get("mirror_whitelist"))
+    config["mirror_whitelist"] = [name if name == "*" else normalize_project(name) for name in whitelist]
+    inheritance = str(config.get("mirror_whitelist_inheritance", "intersection")).lower()
+    if inheritance not in ("intersection", "union"):
+        raise BadRequest(f"mirror_whitelist_inheritance must be 'intersection' or 'union', not {inheritance!r}")
+    config["mirror_whitelist_inheritance"] = inheritance
+    for key in ("title", "description", "custom_data"):
+        if not config.get(key):
+            config.pop(key, None)
+    return config

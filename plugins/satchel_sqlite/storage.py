@@ -1,0 +1,211 @@
+"""SQLite storage: single writer, concurrent snapshot readers through WAL."""
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from satchel.errors import ConfigError
+from satchel.storage.blobs import FileBlobStore
+from satchel.storage.contract import Changes, CommitListener
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, serial INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS changelog (serial INTEGER PRIMARY KEY, changes TEXT NOT NULL);
+"""
+
+
+def _prefix_end(prefix: str) -> str:
+    # every key starting with prefix sorts below prefix + U+10FFFF
+    return prefix + "\U0010ffff"
+
+
+class _SqliteRead:
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        row = conn.execute("SELECT max(serial) FROM changelog").fetchone()
+        self.serial = -1 if row[0] is None else row[0]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def get_serial(self, key: str) -> int:
+        row = self._conn.execute("SELECT serial FROM kv WHERE key = ?", (key,)).fetchone()
+        return -1 if row is None else row[0]
+
+    def get_with_serial(self, key: str) -> tuple[Any, int]:
+        row = self._conn.execute("SELECT value, serial FROM kv WHERE key = ?", (key,)).fetchone()
+        return (None, -1) if row is None else (json.loads(row[0]), row[1])
+
+    def keys(self, prefix: str) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key", (prefix, _prefix_end(prefix)))
+        return [row[0] for row in rows]
+
+    def items(self, prefix: str) -> list[tuple[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key",
+            (prefix, _prefix_end(prefix)))
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+
+class _SqliteWrite(_SqliteRead):
+    def __init__(self, conn: sqlite3.Connection):
+        super().__init__(conn)
+        self._changes: Changes = {}
+        self._callbacks: list[Callable[[int], None]] = []
+
+    def _back_serial(self, key: str) -> int:
+        if key in self._changes:
+            return self._changes[key][0]
+        return self.get_serial(key)
+
+    def set(self, key: str, value: Any) -> None:
+        if value is None:
+            raise ValueError("use delete() to remove a key")
+        text = json.dumps(value)
+        back_serial = self._back_serial(key)
+        self._conn.execute(
+            "INSERT OR REPLACE INTO kv (key, value, serial) VALUES (?, ?, ?)", (key, text, self.serial + 1))
+        self._changes[key] = [back_serial, json.loads(text)]
+
+    def delete(self, key: str) -> None:
+        back_serial = self._back_serial(key)
+        self._conn.execute("DELETE FROM kv WHERE key = ?", (key,))
+        self._changes[key] = [back_serial, None]
+
+    @property
+    def changes(self) -> Changes:
+        return self._changes
+
+    def on_commit(self, callback: Callable[[int], None]) -> None:
+        self._callbacks.append(callback)
+
+
+class SqliteStorage:
+    """``<serverdir>/satchel.sqlite`` plus ``<serverdir>/+blobs``."""
+
+    name = "sqlite"
+
+    def __init__(self, serverdir: Path, settings: dict | None = None):
+        settings = settings or {}
+        serverdir = Path(serverdir)
+        self.path = Path(settings.get("path", serverdir / "satchel.sqlite"))
+        self.blobs = FileBlobStore(serverdir / "+blobs")
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._listeners: list[CommitListener] = []
+        self._all_connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        try:
+            self._writer = self._connect()
+            self._writer.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open database {self.path}: {exc}") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        with self._connections_lock:
+            self._all_connections.append(conn)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        # connections are cached per thread; transactions are not thread-local state
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def last_serial(self) -> int:
+        row = self._reader().execute("SELECT max(serial) FROM changelog").fetchone()
+        return -1 if row[0] is None else row[0]
+
+    @contextmanager
+    def read(self):
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            yield _SqliteRead(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def write(self):
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                tx = _SqliteWrite(conn)
+                yield tx
+                if not tx.changes:
+                    conn.execute("ROLLBACK")
+                    return
+                serial = tx.serial + 1
+                conn.execute("INSERT INTO changelog (serial, changes) VALUES (?, ?)",
+                             (serial, json.dumps(tx.changes)))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        self._after_commit(serial, tx.changes, tx._callbacks)
+
+    def _after_commit(self, serial: int, changes: Changes, callbacks=()) -> None:
+        for callback in callbacks:
+            callback(serial)
+        for listener in self._listeners:
+            listener(serial, changes)
+
+    def changes_since(self, serial: int, limit: int | None = None):
+        conn = self._reader()
+        query = "SELECT serial, changes FROM changelog WHERE serial > ? ORDER BY serial"
+        params: tuple = (serial,)
+        if limit is not None:
+            query += " LIMIT ?"
+            params = (serial, limit)
+        for number, text in conn.execute(query, params).fetchall():
+            yield number, json.loads(text)
+
+    def import_changes(self, serial: int, changes: Changes) -> None:
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                last = conn.execute("SELECT max(serial) FROM changelog").fetchone()[0]
+                expected = 0 if last is None else last + 1
+                if serial != expected:
+                    raise ValueError(f"expected serial {expected}, got {serial}")
+                for key, (_, value) in changes.items():
+                    if value is None:
+                        conn.execute("DELETE FROM kv WHERE key = ?", (key,))
+                    else:
+                        conn.execute("INSERT OR REPLACE INTO kv (key, value, serial) VALUES (?, ?, ?)",
+                                     (key, json.dumps(value), serial))
+                conn.execute("INSERT INTO changelog (serial, changes) VALUES (?, ?)",
+                             (serial, json.dumps(changes)))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        self._after_commit(serial, changes)
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._all_connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all_connections.clear()
+        self._local = threading.local()
