@@ -258,13 +258,39 @@ def versions(args: argparse.Namespace) -> dict[str, str]:
     return facts
 
 
-def _raise_on_sigterm(signum, frame):  # noqa: ARG001
+def _interrupt(signum, frame):  # noqa: ARG001
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def install_signal_handlers() -> None:
+    """Turn Ctrl-C, SIGTERM and SIGHUP into KeyboardInterrupt so clean-up runs.
+
+    SIGINT is set explicitly: a shell starting us in the background would
+    otherwise leave it ignored.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+
+
+def cleanup(running: list[ServerProcess], workdir: Path, keep: bool) -> None:
+    """Stop every server still running and remove the work directory.
+
+    Further signals are ignored meanwhile so a second Ctrl-C cannot leave
+    servers behind (each stop is bounded: SIGTERM, then SIGKILL).
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    for server in running:
+        server.stop()
+    if keep:
+        log(f"kept work directory {workdir}")
+    else:
+        remove_tree(workdir)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    install_signal_handlers()
     command = "python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     workdir = Path(tempfile.mkdtemp(prefix="satchel-bench-"))
     running: list[ServerProcess] = []
@@ -277,12 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted")
         return 130
     finally:
-        for server in running:
-            server.stop()
-        if args.keep:
-            log(f"kept work directory {workdir}")
-        else:
-            remove_tree(workdir)
+        cleanup(running, workdir, keep=args.keep)
     report = render(res, machine_facts(versions(args)), command.strip())
     print(report)
     if args.write_results:

@@ -1,0 +1,1 @@
+"""Test support: pytest fixtures (``pytest_plugins = ["satchel.testing.fixtures"]``) and helpers."""

@@ -1,0 +1,96 @@
+"""Pytest fixtures: apps on memory or sqlite storage, WebTest clients, live server processes."""
+
+import io
+import zipfile
+
+import pytest
+from webtest import TestApp
+
+from satchel.app import create_app
+from satchel.model import indexes, projects, users
+from satchel.testing.server import ServerProcess
+
+
+def make_wheel(name: str, version: str, extra: str = "") -> tuple[str, bytes]:
+    """A small but valid wheel: ``(filename, bytes)`` with a METADATA file."""
+    dist = name.replace("-", "_")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr(f"{dist}/__init__.py", f"VERSION = {version!r}\n{extra}")
+        archive.writestr(f"{dist}-{version}.dist-info/METADATA",
+                         f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        archive.writestr(f"{dist}-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        archive.writestr(f"{dist}-{version}.dist-info/RECORD", "")
+    return f"{dist}-{version}-py3-none-any.whl", buf.getvalue()
+
+
+class Filler:
+    """Create users, indexes and release files through the model (one transaction each)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def user(self, name: str, password: str = "pw"):
+        with self.app.storage.write() as tx:
+            return users.create_user(tx, name, password=password)
+
+    def index(self, user: str, name: str, **config):
+        with self.app.storage.write() as tx:
+            return indexes.create_index(tx, self.app, user, name, config)
+
+    def file(self, index: str, project: str, version: str, filename: str | None = None,
+             content: bytes | None = None, **kwargs):
+        if filename is None:
+            filename, content = make_wheel(project, version)
+        with self.app.storage.write() as tx:
+            stage = indexes.get_stage(tx, self.app, *index.split("/"))
+            return projects.add_release_file(tx, self.app, stage, project=project, version=version,
+                                             filename=filename, content=content or filename.encode(), **kwargs)
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """``make_app(storage="memory", **options)`` -> initialized App, closed after the test."""
+    created = []
+
+    def factory(storage: str = "memory", plugins=(), disable_plugins=(), **options):
+        options.setdefault("serverdir", str(tmp_path / f"server{len(created)}"))
+        app = create_app({"storage": storage, **options}, plugins=plugins, disable_plugins=disable_plugins)
+        created.append(app)
+        return app
+
+    yield factory
+    for app in created:
+        app.close()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def app(request, make_app):
+    """An initialized App on each core-tested backend."""
+    return make_app(storage=request.param)
+
+
+@pytest.fixture
+def filler(app):
+    return Filler(app)
+
+
+@pytest.fixture
+def testapp(app):
+    """A WebTest client of ``app``."""
+    return TestApp(app.wsgi)
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """``live_server(*args, env=None)`` -> a started ServerProcess; all are stopped after the test."""
+    started = []
+
+    def factory(*args, env=None, serverdir=None):
+        server = ServerProcess(serverdir or tmp_path / f"live{len(started)}", args=args, env=env)
+        started.append(server)
+        return server.start()
+
+    yield factory
+    for server in started:
+        server.stop()

@@ -1,0 +1,70 @@
+"""Run ``satchel serve`` as a real process on 127.0.0.1 for end-to-end tests and benchmarks."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """A ``satchel serve`` child process; ``stop()`` always ends it."""
+
+    def __init__(self, serverdir: Path, args=(), env=None, port: int | None = None):
+        self.serverdir = Path(serverdir)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = list(args)
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen | None = None
+        self.logfile = self.serverdir.parent / f"satchel-{self.port}.log"
+
+    def start(self, timeout: float = 30) -> "ServerProcess":
+        command = [sys.executable, "-m", "satchel", "serve", "--serverdir", str(self.serverdir),
+                   "--host", "127.0.0.1", "--port", str(self.port), *self.args]
+        self._log = open(self.logfile, "ab")
+        self.process = subprocess.Popen(command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"satchel exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url + "/+api", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"satchel did not answer within {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.logfile.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()

@@ -1,0 +1,3 @@
+"""Shared fixtures come from satchel's own pytest plugin."""
+
+pytest_plugins = ["satchel.testing.fixtures"]
