@@ -33,13 +33,14 @@ def _cached_response(request, key, media_type: str, build) -> Response:
         entry = cache.put(key, body)
     etag, body = entry
     response = Response(status=200)
-    response.headers["Content-Type"] = media_type if media_type != negotiate.TEXT_HTML \
-        else "text/html; charset=UTF-8"
     response.headers["Vary"] = VARY
     response.headers["ETag"] = f'"{etag}"'
     if etag in request.if_none_match:
         response.status = 304
+        del response.headers["Content-Type"]
         return response
+    response.headers["Content-Type"] = media_type if media_type != negotiate.TEXT_HTML \
+        else "text/html; charset=UTF-8"
     response.body = body
     return response
 
@@ -84,7 +85,7 @@ def simple_list(request) -> Response:
     media_type = negotiate.simple_media_type(request)
     tx = request.tx
     path = request.path_info
-    href_prefix = "" if path.endswith("/") else quote(path.rsplit("/", 1)[-1]) + "/"
+    href_prefix = "" if path.endswith("/") else quote(path.rsplit("/", 1)[-1], safe="+@") + "/"
     # a project list depends on every record of every index in the order: key it on the serial
     key = ("list", stage.name, media_type, href_prefix, tx.serial)
 
