@@ -116,6 +116,11 @@ class SqliteStorage:
             self._all_connections.append(conn)
         return conn
 
+    def _forget(self, conn: sqlite3.Connection) -> None:
+        with self._connections_lock:
+            self._all_connections.remove(conn)
+        conn.close()
+
     def _reader(self) -> sqlite3.Connection:
         # connections are cached per thread; transactions are not thread-local state
         conn = getattr(self._local, "conn", None)
@@ -130,11 +135,17 @@ class SqliteStorage:
     @contextmanager
     def read(self):
         conn = self._reader()
+        nested = conn.in_transaction
+        if nested:
+            # a read inside a read on the same thread gets its own connection and snapshot
+            conn = self._connect()
         conn.execute("BEGIN")
         try:
             yield _SqliteRead(conn)
         finally:
             conn.execute("COMMIT")
+            if nested:
+                self._forget(conn)
 
     @contextmanager
     def write(self):

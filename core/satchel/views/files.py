@@ -61,17 +61,16 @@ def serve_file(request) -> Response:
         handle.seek(0)
     content_type = "application/octet-stream" if filename.endswith(".metadata") \
         else (mimetypes.guess_type(filename)[0] or "application/octet-stream")
-    response = Response(conditional_response=True)
+    wrapper = request.environ.get("wsgi.file_wrapper")
+    zero_copy = wrapper is not None and "Range" not in request.headers \
+        and "If-None-Match" not in request.headers and "If-Modified-Since" not in request.headers
+    # zero-copy path: waitress sends the open file itself; otherwise WebOb answers Range/304
+    app_iter = wrapper(handle, BLOCK_SIZE) if zero_copy else FileIter(handle)
+    response = Response(app_iter=app_iter, conditional_response=not zero_copy)
     response.headers["Content-Type"] = content_type
+    response.content_length = size
     response.etag = sha256
     response.last_modified = _timestamp(entry.get("last_modified"))
     response.headers["Cache-Control"] = IMMUTABLE
-    response.content_length = size
-    wrapper = request.environ.get("wsgi.file_wrapper")
-    if wrapper is not None and "Range" not in request.headers and "If-None-Match" not in request.headers:
-        # zero-copy path: waitress sends the open file itself
-        response.app_iter = wrapper(handle, BLOCK_SIZE)
-        response.conditional_response = False
-    else:
-        response.app_iter = FileIter(handle)
+    response.headers["Accept-Ranges"] = "bytes"
     return response

@@ -1,0 +1,210 @@
+"""Model rules: names, index types from plugins, resolution order, mirror shadowing, events."""
+
+import pytest
+
+from satchel.errors import BadRequest, Conflict, InvalidName, NotFound
+from satchel.model import indexes, keys, projects
+from satchel.model.indexes import IndexType, Stage
+from satchel.names import check_indexname, check_username, normalize_project
+from satchel.plugin import hookimpl
+
+
+class FakeMirrorStage(Stage):
+    """A mirror whose project data is whatever the test stored under its own keys."""
+
+
+class MirrorTypePlugin:
+    """Registers a ``mirror`` type the way the mirror plugin will (tests only)."""
+
+    @hookimpl
+    def satchel_index_types(self, index_types):
+        index_types.add("mirror", IndexType("mirror", FakeMirrorStage, defaults={"mirror_url": ""},
+                                            is_mirror=True))
+
+
+class EventRecorder:
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def satchel_user_created(self, app, username):
+        self.calls.append(("user_created", username))
+
+    @hookimpl
+    def satchel_stage_created(self, stage):
+        self.calls.append(("stage_created", stage.name, stage.index_type.name))
+
+    @hookimpl
+    def satchel_on_upload(self, stage, project, version, link):
+        self.calls.append(("on_upload", stage.name, project, version, link["filename"]))
+
+    @hookimpl
+    def satchel_on_versiondata_changed(self, stage, project, version, metadata):
+        self.calls.append(("versiondata", stage.name, project, version))
+
+    @hookimpl
+    def satchel_on_commit(self, app, serial, changes):
+        self.calls.append(("commit", serial))
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def world(request, make_app):
+    recorder = EventRecorder()
+    app = make_app(storage=request.param, plugins=[MirrorTypePlugin(), recorder])
+    from satchel.testing.fixtures import Filler
+
+    filler = Filler(app)
+    filler.user("alice")
+    filler.user("root2")
+    return app, filler, recorder
+
+
+@pytest.mark.parametrize("name", ["alice", "a.b-c_d@e", "ümlaut"])
+def test_valid_names(name):
+    assert check_username(name) == name and check_indexname(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "a b", "a/b", "a+b", "a:b", "a~b", "a\x01"])
+def test_invalid_names(name):
+    with pytest.raises(InvalidName, match="contains characters that aren't allowed"):
+        check_username(name)
+
+
+def test_normalize_project():
+    assert normalize_project("Hello_Pkg") == "hello-pkg"
+    assert normalize_project("a.b--C") == "a-b-c"
+
+
+def test_index_types_come_from_plugins(make_app):
+    app = make_app(disable_plugins=["private"])
+    assert "stage" not in app.index_types
+    with app.storage.write() as tx:
+        with pytest.raises(BadRequest, match="no index type given"):
+            indexes.create_index(tx, app, "root", "dev", {})
+
+
+def test_create_index_errors(world):
+    app, filler, _ = world
+    filler.index("alice", "dev")
+    with app.storage.write() as tx:
+        with pytest.raises(Conflict, match="index 'alice/dev' exists"):
+            indexes.create_index(tx, app, "alice", "dev", {})
+        with pytest.raises(NotFound, match="user 'bob' does not exist"):
+            indexes.create_index(tx, app, "bob", "dev", {})
+        with pytest.raises(BadRequest, match="unknown index type 'weird'"):
+            indexes.create_index(tx, app, "alice", "x", {"type": "weird"})
+        with pytest.raises(BadRequest, match="base index 'alice/none' does not exist"):
+            indexes.create_index(tx, app, "alice", "x", {"bases": ["alice/none"]})
+        with pytest.raises(BadRequest, match="unexpected keyword arguments: colour=blue"):
+            indexes.create_index(tx, app, "alice", "x", {"colour": "blue"})
+        with pytest.raises(BadRequest, match="Unknown boolean value"):
+            indexes.create_index(tx, app, "alice", "x", {"volatile": "perhaps"})
+    with app.storage.read() as tx:
+        assert indexes.get_stage(tx, app, "alice", "x") is None
+
+
+def _stage(app, name):
+    with app.storage.read() as tx:
+        return indexes.get_stage(tx, app, *name.split("/"))
+
+
+def _set_bases(app, name, bases):
+    with app.storage.write() as tx:
+        key = keys.index(*name.split("/"))
+        tx.set(key, {**tx.get(key), "bases": bases})
+
+
+def test_resolution_order_breadth_first_mirrors_last_cycles(world):
+    app, filler, _ = world
+    filler.index("root2", "mirror", type="mirror")
+    filler.index("alice", "a")
+    filler.index("alice", "b", bases=["root2/mirror", "alice/a"])
+    filler.index("alice", "c")
+    filler.index("alice", "top", bases=["alice/b", "alice/c"])
+    _set_bases(app, "alice/a", ["alice/top", "alice/gone"])  # a cycle and a missing base
+    with app.storage.read() as tx:
+        order = indexes.resolution_order(tx, app, _stage(app, "alice/top"))
+    assert [s.name for s in order] == ["alice/top", "alice/b", "alice/c", "alice/a", "root2/mirror"]
+
+
+def _mirror_has(app, project, filename):
+    with app.storage.write() as tx:
+        tx.set(keys.project("root2/mirror", project), {
+            "name": project, "versions": ["1.0"],
+            "files": [{"filename": filename, "path": f"root2/mirror/+f/000/0000000000000/{filename}",
+                       "hashes": {}, "version": "1.0"}]})
+
+
+@pytest.mark.parametrize("whitelist, shadowed", [([], True), (["hello-pkg"], False), (["*"], False)])
+def test_private_project_shadows_mirror(world, whitelist, shadowed):
+    app, filler, _ = world
+    filler.index("root2", "mirror", type="mirror")
+    filler.index("alice", "dev", bases=["root2/mirror"], mirror_whitelist=whitelist)
+    filler.file("alice/dev", "hello-pkg", "2.0")
+    _mirror_has(app, "hello-pkg", "hello_pkg-1.0.tar.gz")
+    _mirror_has(app, "other", "other-1.0.tar.gz")
+    with app.storage.read() as tx:
+        links, _ = projects.merged_links(tx, app, _stage(app, "alice/dev"), "hello-pkg")
+        other, _ = projects.merged_links(tx, app, _stage(app, "alice/dev"), "other")
+    origins = [origin for origin, _ in links]
+    assert ("root2/mirror" not in origins) is shadowed
+    assert [origin for origin, _ in other] == ["root2/mirror"]
+
+
+def test_whitelist_inheritance_intersection_and_union(world):
+    app, filler, _ = world
+    filler.index("root2", "mirror", type="mirror")
+    filler.index("alice", "base", bases=["root2/mirror"], mirror_whitelist=["hello-pkg"])
+    filler.index("alice", "inter", bases=["alice/base"])
+    filler.index("alice", "union", bases=["alice/base"], mirror_whitelist_inheritance="union")
+    filler.file("alice/base", "hello-pkg", "2.0")
+    _mirror_has(app, "hello-pkg", "hello_pkg-1.0.tar.gz")
+    with app.storage.read() as tx:
+        inter, _ = projects.merged_links(tx, app, _stage(app, "alice/inter"), "hello-pkg")
+        union, _ = projects.merged_links(tx, app, _stage(app, "alice/union"), "hello-pkg")
+    assert "root2/mirror" not in [origin for origin, _ in inter]
+    assert "root2/mirror" in [origin for origin, _ in union]
+
+
+def test_lifecycle_hooks_fire_after_commit_in_order(world):
+    app, filler, recorder = world
+    recorder.calls.clear()
+    filler.index("alice", "dev")
+    filler.file("alice/dev", "hello-pkg", "1.0")
+    names = [call[0] for call in recorder.calls]
+    assert names == ["commit", "stage_created", "commit", "on_upload", "versiondata"]
+    assert ("stage_created", "alice/dev", "stage") in recorder.calls
+    assert ("on_upload", "alice/dev", "hello-pkg", "1.0", "hello_pkg-1.0-py3-none-any.whl") in recorder.calls
+
+
+def test_rolled_back_write_fires_nothing(world):
+    app, filler, recorder = world
+    recorder.calls.clear()
+    with pytest.raises(RuntimeError):
+        with app.storage.write() as tx:
+            indexes.create_index(tx, app, "alice", "dev", {})
+            raise RuntimeError("abort")
+    assert recorder.calls == []
+    with app.storage.read() as tx:
+        assert indexes.get_stage(tx, app, "alice", "dev") is None
+
+
+def test_user_created_event(world):
+    app, filler, recorder = world
+    filler.user("carol")
+    assert ("user_created", "carol") in recorder.calls
+
+
+def test_event_cursor_survives_restart(make_app, tmp_path):
+    serverdir = str(tmp_path / "persist")
+    app = make_app(storage="sqlite", serverdir=serverdir)
+    serial = app.storage.last_serial()
+    assert app.events.cursor == serial
+    app.close()
+    recorder = EventRecorder()
+    again = make_app(storage="sqlite", serverdir=serverdir, plugins=[recorder])
+    again.start()
+    try:
+        assert recorder.calls == []  # nothing is dispatched twice
+    finally:
+        again.close()
