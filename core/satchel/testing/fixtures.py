@@ -4,6 +4,7 @@ import io
 import zipfile
 
 import pytest
+from argon2 import PasswordHasher
 from webtest import TestApp
 
 from satchel.app import create_app
@@ -46,6 +47,12 @@ class Filler:
             stage = indexes.get_stage(tx, self.app, *index.split("/"))
             return projects.add_release_file(tx, self.app, stage, project=project, version=version,
                                              filename=filename, content=content or filename.encode(), **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """Cheap argon2 parameters in-process: tests hash many passwords, none need to be strong."""
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=256, parallelism=1))
 
 
 @pytest.fixture
