@@ -71,11 +71,11 @@ def _wheel_members(version: str) -> dict[str, bytes]:
             "Summary: benchmark fixture\n"
         ).encode(),
         f"{dist_info}/WHEEL": (
-            "Wheel-Version: 1.0\n"
-            "Generator: satchel-bench\n"
-            "Root-Is-Purelib: true\n"
-            "Tag: py3-none-any\n"
-        ).encode(),
+            b"Wheel-Version: 1.0\n"
+            b"Generator: satchel-bench\n"
+            b"Root-Is-Purelib: true\n"
+            b"Tag: py3-none-any\n"
+        ),
     }
     record = "".join(
         f"{name},{_record_hash(data)},{len(data)}\n" for name, data in members.items()

@@ -40,6 +40,7 @@ class Results:
     candidate: str  # e.g. "satchel"
     baseline: str   # e.g. "devpi"
     load_tool: str = ""
+    software: dict[str, str] = field(default_factory=dict)  # name -> version
     load: list[LoadSample] = field(default_factory=list)
     startup: list[StartSample] = field(default_factory=list)
     memory: dict[tuple[str, str], float] = field(default_factory=dict)  # (phase, label) -> MiB
@@ -53,16 +54,11 @@ class Results:
         return list(dict.fromkeys(s.scenario for s in self.load))
 
     def neighbour_warnings(self) -> list[str]:
-        out = []
-        for s in self.load:
-            if s.cpu.neighbours > NEIGHBOUR_LIMIT:
-                out.append(f"round {s.round} {s.scenario} {s.label}: neighbours used "
-                           f"{s.cpu.neighbours:.2f} cores")
-        for s in self.startup:
-            if s.cpu.neighbours > NEIGHBOUR_LIMIT:
-                out.append(f"round {s.round} startup {s.label}: neighbours used "
-                           f"{s.cpu.neighbours:.2f} cores")
-        return out
+        """Measurements during which other processes used too much CPU, in order taken."""
+        samples = [(s.round, "startup", s.label, s.cpu) for s in self.startup]
+        samples += [(s.round, s.scenario, s.label, s.cpu) for s in self.load]
+        return [f"round {rnd} {scenario} {label}: neighbours used {cpu.neighbours:.2f} cores"
+                for rnd, scenario, label, cpu in samples if cpu.neighbours > NEIGHBOUR_LIMIT]
 
 
 def _median(values: list[float]) -> float | None:
@@ -115,24 +111,24 @@ def summary_table(res: Results) -> list[str]:
 
 
 def samples_table(res: Results) -> list[str]:
-    """Every individual measurement, with the CPU use seen during it."""
+    """Every individual measurement in the order taken, with the CPU use seen during it."""
     lines = [_row(["round", "scenario", "server", "req/s", "p50 ms", "p99 ms",
                    "server CPU (cores)", "neighbours CPU (cores)"]),
              _row(["---:", "---", "---", "---:", "---:", "---:", "---:", "---:"])]
+    for s in res.startup:
+        lines.append(_row([str(s.round), "startup", s.label, "–",
+                           f"{s.seconds:.2f} s", "–", "–", f"{s.cpu.neighbours:.2f}"]))
     for s in res.load:
         lines.append(_row([str(s.round), s.scenario, s.label, _fmt(s.result.rps, 0),
                            _fmt(s.result.p50_ms), _fmt(s.result.p99_ms),
                            f"{s.cpu.servers.get(s.label, 0):.2f}",
                            f"{s.cpu.neighbours:.2f}"]))
-    for s in res.startup:
-        lines.append(_row([str(s.round), "startup", s.label, "–",
-                           f"{s.seconds:.2f} s", "–", "–", f"{s.cpu.neighbours:.2f}"]))
     return lines
 
 
-def _first_line(argv: list[str]) -> str:
+def first_line(argv: list[str]) -> str:
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError):
         return "?"
     text = (out.stdout or out.stderr).strip()
@@ -204,7 +200,7 @@ def render(res: Results, facts: dict[str, str], command: str) -> str:
 
 def append_results(path: Path, report: str) -> None:
     """Append a dated section to RESULTS.md."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = "" if path.exists() else "# satchel benchmark results\n\nNewest at the bottom; " \
         "produced by `python bench/run.py --write-results`.\n\n"
     with path.open("a") as fh:

@@ -16,6 +16,8 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,9 +27,16 @@ from fixtures import DEFAULT_COUNT, release_files, simple_path  # noqa: E402
 from loadgen import PythonLoad, WrkLoad  # noqa: E402
 from procstat import CpuSampler  # noqa: E402
 from report import (  # noqa: E402
-    LoadSample, Results, StartSample, append_results, machine_facts, render,
+    NEIGHBOUR_LIMIT,
+    LoadSample,
+    Results,
+    StartSample,
+    append_results,
+    first_line,
+    machine_facts,
+    render,
 )
-from servers import ServerError, ServerProcess, http_status  # noqa: E402
+from servers import ServerError, ServerProcess  # noqa: E402
 from targets import DevpiTarget, SatchelTarget, Target, remove_tree  # noqa: E402
 
 PIP_UA = "pip/24.0"
@@ -113,36 +122,42 @@ def check_satchel_importable() -> None:
 
 # ---------------------------------------------------------------- checks
 
-def count_links(url: str, headers: dict[str, str], want_json: bool) -> int:
-    """Fetch a simple page and count its files; raise BenchAbort on a bad answer."""
-    import urllib.error
-    import urllib.request
-
+def fetch_page(url: str, headers: dict[str, str]) -> tuple[str, str]:
+    """GET a simple page; return (content type, body). Raise BenchAbort unless 200."""
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as resp:
-            body = resp.read().decode("utf-8", "replace")
-            ctype = resp.headers.get("Content-Type", "")
+            return resp.headers.get("Content-Type", ""), resp.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         raise BenchAbort(f"GET {url} answered {exc.code}, expected 200") from exc
-    if want_json:
-        if "json" not in ctype:
-            raise BenchAbort(f"GET {url} with the PEP 691 Accept header answered "
-                             f"{ctype!r}, expected application/vnd.pypi.simple.v1+json")
-        return len(json.loads(body).get("files", []))
-    return body.count("<a ")
+    except OSError as exc:
+        raise BenchAbort(f"GET {url} failed: {exc}") from exc
 
 
-def check_pages(servers: dict[str, ServerProcess], scenarios: list[str], expected: int) -> None:
-    """Both servers must answer 200 with `expected` links for every load scenario."""
+def count_files(url: str, ctype: str, body: str, want_json: bool) -> int:
+    """Number of files a simple page lists (JSON "files" or HTML anchors)."""
+    if not want_json:
+        return body.count("<a ")
+    if "json" not in ctype:
+        raise BenchAbort(f"GET {url} with the PEP 691 Accept header answered {ctype!r}, "
+                         "expected application/vnd.pypi.simple.v1+json")
+    return len(json.loads(body).get("files", []))
+
+
+def check_pages(servers: dict[str, ServerProcess], scenarios: list[str], expected: int,
+                res: Results) -> None:
+    """Every server must answer 200 listing `expected` files in every load scenario."""
     for label, server in servers.items():
         for scenario in scenarios:
             url = server.base_url + simple_path()
-            found = count_links(url, LOAD_SCENARIOS[scenario], want_json=(scenario == "json"))
+            ctype, body = fetch_page(url, LOAD_SCENARIOS[scenario])
+            found = count_files(url, ctype, body, want_json=(scenario == "json"))
             if found != expected:
                 raise BenchAbort(f"{label} {scenario}: {url} lists {found} files, "
                                  f"expected {expected}")
-            log(f"{label} {scenario}: 200 with {found} files")
+            size = len(body.encode())
+            res.notes.append(f"{label} {scenario}: 200, {found} files, {size:,} bytes, {ctype}")
+            log(f"{label} {scenario}: 200 with {found} files, {size} bytes")
 
 
 # ---------------------------------------------------------------- measurements
@@ -162,6 +177,13 @@ def measure_startup(targets: tuple[Target, Target], rounds: int, res: Results) -
             cpu = sampler.stop()
             res.startup.append(StartSample(rnd, target.label, seconds, cpu))
             log(f"startup round {rnd} {target.label}: {seconds:.2f} s")
+            warn_if_noisy(cpu.neighbours)
+
+
+def warn_if_noisy(neighbours: float) -> None:
+    if neighbours > NEIGHBOUR_LIMIT:
+        log(f"WARNING: other processes used {neighbours:.2f} cores during that measurement "
+            f"(limit {NEIGHBOUR_LIMIT}); consider rerunning")
 
 
 def measure_memory(servers: dict[str, ServerProcess], phase: str, res: Results) -> None:
@@ -199,6 +221,7 @@ def measure_load(load, servers: dict[str, ServerProcess], scenarios: list[str],
                 log(f"round {rnd} {scenario} {label}: {result.rps:.0f} req/s, "
                     f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
                     f"neighbours {cpu.neighbours:.2f} cores")
+                warn_if_noisy(cpu.neighbours)
 
 
 def start_servers(targets: tuple[Target, Target], running: list[ServerProcess]) -> dict[str, ServerProcess]:
@@ -219,7 +242,8 @@ def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProce
     load = pick_load_generator(args.load) if load_scenarios else None
     targets = make_targets(args, workdir)
     res = Results(candidate=targets[0].label, baseline=targets[1].label,
-                  load_tool=load.describe(args.duration) if load else "none")
+                  load_tool=load.describe(args.duration) if load else "none",
+                  software=versions(args, load))
     releases = release_files(args.files)
     for target in targets:
         log(f"preparing {target.label} in {target.serverdir}")
@@ -238,7 +262,7 @@ def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProce
         time.sleep(SETTLE_SECONDS)
         measure_memory(servers, "idle", res)
     if load_scenarios:
-        check_pages(servers, load_scenarios, len(releases))
+        check_pages(servers, load_scenarios, len(releases), res)
         warm_up(load, servers, load_scenarios, args.warmup)
         measure_load(load, servers, load_scenarios, args, res)
         if "memory" in args.scenarios:
@@ -247,8 +271,11 @@ def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProce
     return res
 
 
-def versions(args: argparse.Namespace) -> dict[str, str]:
+def versions(args: argparse.Namespace, load) -> dict[str, str]:
+    """Versions of the software measured, for the report's machine line."""
     facts = {"devpi-server": DEVPI_VERSION}
+    if isinstance(load, WrkLoad):
+        facts["wrk"] = first_line([load.wrk, "--version"]).split(" [")[0]
     if not args.aa:
         try:
             from importlib.metadata import version
@@ -304,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         cleanup(running, workdir, keep=args.keep)
-    report = render(res, machine_facts(versions(args)), command.strip())
+    report = render(res, machine_facts(res.software), command.strip())
     print(report)
     if args.write_results:
         append_results(RESULTS_FILE, report)

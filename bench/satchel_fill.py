@@ -18,7 +18,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fixtures import (  # noqa: E402
-    DEFAULT_COUNT, INDEX, PASSWORD, PROJECT, REQUIRES_PYTHON, USER, release_files,
+    DEFAULT_COUNT,
+    INDEX,
+    PASSWORD,
+    PROJECT,
+    REQUIRES_PYTHON,
+    USER,
+    release_files,
 )
 
 

@@ -108,10 +108,7 @@ class SatchelTarget(Target):
     # servers are filled the same way.  Nothing else needs to change.
     # ------------------------------------------------------------------
     def fill_http(self, releases: list[ReleaseFile]) -> None:
-        """Initialise an empty serverdir, start satchel and upload like devpi."""
-        init = ("import sys; from satchel.app import create_app; "
-                "create_app({'serverdir': sys.argv[1], 'storage': 'sqlite'}).close()")
-        subprocess.run([sys.executable, "-c", init, str(self.serverdir)], check=True)
+        """Start satchel (``serve`` initialises an empty serverdir) and upload like devpi."""
         self._fill_via_running_server(releases)
 
 

@@ -52,26 +52,30 @@ class EventDispatcher:
     def process_pending(self) -> None:
         with self._lock:
             for serial, changes in self.app.storage.changes_since(self.cursor):
-                try:
-                    self._dispatch(serial, changes)
-                except Exception:
-                    log.exception("event hook failed for serial %s", serial)
+                self._dispatch(serial, changes)
                 self.cursor = serial
             self._save_cursor()
 
+    def _call(self, hookname: str, **kwargs) -> None:
+        # one failing plugin must not keep the other events of the serial from being dispatched
+        try:
+            getattr(self.app.hook, hookname)(**kwargs)
+        except Exception:
+            log.exception("event hook %s failed", hookname)
+
     def _dispatch(self, serial: int, changes: dict) -> None:
-        hook = self.app.hook
-        hook.satchel_on_commit(app=self.app, serial=serial, changes=changes)
+        call = self._call
+        call("satchel_on_commit", app=self.app, serial=serial, changes=changes)
         for key, (back_serial, value) in changes.items():
             kind, _, rest = key.partition("/")
             if kind == "users" and value is not None and back_serial == -1:
-                hook.satchel_user_created(app=self.app, username=rest)
+                call("satchel_user_created", app=self.app, username=rest)
             elif kind == "indexes":
                 username, _, indexname = rest.partition("/")
                 if value is None:
-                    hook.satchel_stage_deleted(app=self.app, index=rest)
+                    call("satchel_stage_deleted", app=self.app, index=rest)
                 elif back_serial == -1:
-                    hook.satchel_stage_created(stage=make_stage(self.app, username, indexname, value))
+                    call("satchel_stage_created", stage=make_stage(self.app, username, indexname, value))
             elif kind in ("files", "versions"):
                 self._dispatch_project_event(kind, rest, value)
 
@@ -81,15 +85,15 @@ class EventDispatcher:
             stage = get_stage(tx, self.app, username, indexname)
         if stage is None:
             return
-        hook = self.app.hook
         if kind == "versions":
             project, _, version = tail.partition("/")
-            hook.satchel_on_versiondata_changed(stage=stage, project=project, version=version, metadata=value)
+            self._call("satchel_on_versiondata_changed", stage=stage, project=project, version=version,
+                       metadata=value)
         elif value is None:
-            hook.satchel_on_file_removed(stage=stage, relpath=rest)
-        else:
-            hook.satchel_on_upload(stage=stage, project=value.get("project"),
-                                   version=value.get("version"), link=value)
+            self._call("satchel_on_file_removed", stage=stage, relpath=rest)
+        elif not stage.is_mirror:
+            self._call("satchel_on_upload", stage=stage, project=value.get("project"),
+                       version=value.get("version"), link=value)
 
     def start(self) -> None:
         self.process_pending()

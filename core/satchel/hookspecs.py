@@ -137,8 +137,9 @@ def satchel_authenticate(request, username, secret):
 def satchel_permits(identity, permission, context):
     """Return True or False to decide ``permission`` for ``identity`` on ``context``; None = no opinion.
 
-    ``identity`` is an Identity (anonymous when nobody authenticated); ``context`` the route's
-    context (e.g. the stage). Without any opinion only read permissions are granted.
+    ``identity`` is an Identity (anonymous when nobody authenticated); ``context`` is the route's
+    matchdict for a route permission, or what a view checks against (e.g. the Stage). Without
+    any opinion only read permissions are granted.
     """
 
 

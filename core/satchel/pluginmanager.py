@@ -6,6 +6,7 @@ import os
 import pluggy
 
 from satchel import hookspecs
+from satchel.errors import ConfigError
 from satchel.plugin import ENTRY_POINT_GROUP, NAME
 
 # core modules that implement hooks, registered like plugins but not disableable
@@ -26,6 +27,8 @@ def create_pluginmanager(disabled=(), load_entrypoints: bool = True, plugins=())
     pm = pluggy.PluginManager(NAME)
     pm.add_hookspecs(hookspecs)
     for name in disabled:
+        if name in CORE_MODULES:
+            raise ConfigError(f"{name} is part of core and cannot be disabled")
         pm.set_blocked(name)
     for modname in CORE_MODULES:
         pm.register(importlib.import_module(modname), name=modname)

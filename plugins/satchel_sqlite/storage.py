@@ -76,7 +76,11 @@ class _SqliteWrite(_SqliteRead):
     def delete(self, key: str) -> None:
         back_serial = self._back_serial(key)
         self._conn.execute("DELETE FROM kv WHERE key = ?", (key,))
-        self._changes[key] = [back_serial, None]
+        if back_serial == -1:
+            # deleting what never was committed changes nothing
+            self._changes.pop(key, None)
+        else:
+            self._changes[key] = [back_serial, None]
 
     @property
     def changes(self) -> Changes:
@@ -104,6 +108,8 @@ class SqliteStorage:
         try:
             self._writer = self._connect()
             self._writer.executescript(SCHEMA)
+            self._latest_conn = self._connect()
+            self._latest_lock = threading.Lock()
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open database {self.path}: {exc}") from None
 
@@ -128,8 +134,19 @@ class SqliteStorage:
             conn = self._local.conn = self._connect()
         return conn
 
+    @contextmanager
+    def _latest(self):
+        """A connection outside any snapshot this thread may hold open, for storage-level queries."""
+        conn = self._reader()
+        if not conn.in_transaction:
+            yield conn
+            return
+        with self._latest_lock:
+            yield self._latest_conn
+
     def last_serial(self) -> int:
-        row = self._reader().execute("SELECT max(serial) FROM changelog").fetchone()
+        with self._latest() as conn:
+            row = conn.execute("SELECT max(serial) FROM changelog").fetchone()
         return -1 if row[0] is None else row[0]
 
     @contextmanager
@@ -175,13 +192,14 @@ class SqliteStorage:
             listener(serial, changes)
 
     def changes_since(self, serial: int, limit: int | None = None):
-        conn = self._reader()
         query = "SELECT serial, changes FROM changelog WHERE serial > ? ORDER BY serial"
         params: tuple = (serial,)
         if limit is not None:
             query += " LIMIT ?"
             params = (serial, limit)
-        for number, text in conn.execute(query, params).fetchall():
+        with self._latest() as conn:
+            rows = conn.execute(query, params).fetchall()
+        for number, text in rows:
             yield number, json.loads(text)
 
     def import_changes(self, serial: int, changes: Changes) -> None:

@@ -15,7 +15,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 def check_sha256(sha256: str) -> str:
     """Refuse anything but 64 lowercase hex digits: blob paths are built from it."""
-    if not _HEX64.match(sha256):
+    if not isinstance(sha256, str) or not _HEX64.fullmatch(sha256):
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")
     return sha256
 
@@ -48,7 +48,7 @@ class FileBlobStore:
             if target.exists():
                 os.unlink(tmpname)
             else:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                _make_dirs(self.root, target.parent)
                 os.replace(tmpname, target)
                 _fsync_dir(target.parent)
         except BaseException:
@@ -77,8 +77,22 @@ class FileBlobStore:
 
     def __iter__(self) -> Iterator[str]:
         for path in sorted(self.root.glob("??/??/*")):
-            if _HEX64.match(path.name):
+            if _HEX64.fullmatch(path.name):
                 yield path.name
+
+
+def _make_dirs(root: Path, path: Path) -> None:
+    """Create ``path`` below ``root`` one level at a time, fsyncing each new entry's parent."""
+    missing = []
+    while path != root and not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        _fsync_dir(directory.parent)
 
 
 def _fsync_dir(path: Path) -> None:

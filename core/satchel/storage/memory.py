@@ -96,7 +96,11 @@ class _MemoryWrite(_MemoryRead):
         back_serial = self._changes[key][0] if key in self._changes else super()._lookup(key)[1]
         text = None if value is None else json.dumps(value)
         self._pending[key] = text
-        self._changes[key] = [back_serial, None if text is None else json.loads(text)]
+        if text is None and back_serial == -1:
+            # deleting what never was committed changes nothing
+            self._changes.pop(key, None)
+        else:
+            self._changes[key] = [back_serial, None if text is None else json.loads(text)]
 
     def set(self, key: str, value: Any) -> None:
         if value is None:
@@ -157,8 +161,9 @@ class MemoryStorage:
             listener(serial, changes)
 
     def changes_since(self, serial: int, limit: int | None = None):
-        end = len(self._log) if limit is None else min(len(self._log), serial + 1 + limit)
-        for number in range(max(serial + 1, 0), end):
+        start = max(serial + 1, 0)
+        end = len(self._log) if limit is None else min(len(self._log), start + limit)
+        for number in range(start, end):
             yield number, json.loads(self._log[number])
 
     def import_changes(self, serial: int, changes: Changes) -> None:

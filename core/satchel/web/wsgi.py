@@ -25,18 +25,17 @@ class Request(webob.Request):
     matchdict: dict = {}
 
     @cached_property
-    def identity(self) -> Identity:
-        hook = self.app.hook
-        credentials = hook.satchel_get_credentials(request=self)
-        if not credentials:
-            return ANONYMOUS
-        username, secret = credentials
-        identity = hook.satchel_authenticate(request=self, username=username, secret=secret)
-        return identity or ANONYMOUS
+    def credentials(self) -> tuple[str, str] | None:
+        """``(username, secret)`` the request carries, or None."""
+        return self.app.hook.satchel_get_credentials(request=self) or None
 
     @cached_property
-    def has_credentials(self) -> bool:
-        return bool(self.app.hook.satchel_get_credentials(request=self))
+    def identity(self) -> Identity:
+        if self.credentials is None:
+            return ANONYMOUS
+        username, secret = self.credentials
+        identity = self.app.hook.satchel_authenticate(request=self, username=username, secret=secret)
+        return identity or ANONYMOUS
 
     def permits(self, permission: str, context=None) -> bool:
         answer = self.app.hook.satchel_permits(identity=self.identity, permission=permission, context=context)
