@@ -20,10 +20,6 @@ def unreferenced_hooks(source_tree) -> list[str]:
             if not any(re.search(rf"\b{name}\b", text) for text in texts)]
 
 
-# Remove the marker once every hook is exercised (the test then XPASSes); from then on it guards new hooks.
-@pytest.mark.xfail(strict=False, reason="some hookspecs are not exercised by any test yet (see list)")
 def test_every_hookspec_is_referenced_by_a_test(source_tree):
     missing = unreferenced_hooks(source_tree)
-    if missing:
-        pytest.xfail(f"{len(missing)} hookspecs not referenced by any test outside tests/meta: "
-                     f"{', '.join(missing)}")
+    assert not missing, f"hookspecs not referenced by any test outside tests/meta: {', '.join(missing)}"
