@@ -71,6 +71,9 @@ def make_stage(app, username: str, indexname: str, config: dict) -> Stage:
 
 
 def require_stage(tx, app, username: str, indexname: str) -> Stage:
+    """The stage, 400 for a name breaking the rules, 404 when it doesn't exist."""
+    check_username(username)
+    check_indexname(indexname)
     stage = get_stage(tx, app, username, indexname)
     if stage is None:
         raise NotFound(f"The stage {username}/{indexname} could not be found.")

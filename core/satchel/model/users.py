@@ -45,6 +45,7 @@ def create_user(tx, username: str, password: str | None = None, pwhash: str | No
 
 
 def get_user(tx, username: str) -> dict:
+    check_username(username)
     record = tx.get(keys.user(username))
     if record is None:
         raise NotFound(f"user '{username}' does not exist")

@@ -1,5 +1,6 @@
 """The request cycle: route, open a transaction, check permission, run the view, add headers."""
 
+import json
 import logging
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -7,7 +8,7 @@ from urllib.parse import urlsplit
 import webob
 
 from satchel import __version__
-from satchel.errors import Forbidden, SatchelError, Unauthorized
+from satchel.errors import BadRequest, Forbidden, SatchelError, Unauthorized
 from satchel.identity import ANONYMOUS, Identity
 from satchel.web.responses import error_response
 
@@ -50,6 +51,16 @@ class Request(webob.Request):
         if self.identity.is_anonymous:
             raise Unauthorized(message or f"authentication required for {permission}")
         raise Forbidden(message or f"user '{self.identity.username}' has no permission {permission}")
+
+    def json_object(self) -> dict:
+        """The request body as a JSON object, or 400."""
+        try:
+            data = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("Bad request: could not decode json") from None
+        if not isinstance(data, dict):
+            raise BadRequest("Bad request: expected a JSON object")
+        return data
 
     @cached_property
     def base_url(self) -> str:
