@@ -1,5 +1,7 @@
 """Pytest fixtures: apps on memory or sqlite storage, WebTest clients, live server processes."""
 
+import base64
+import hashlib
 import io
 import zipfile
 
@@ -13,16 +15,25 @@ from satchel.testing.server import ServerProcess
 
 
 def make_wheel(name: str, version: str, extra: str = "") -> tuple[str, bytes]:
-    """A small but valid wheel: ``(filename, bytes)`` with a METADATA file."""
+    """A small, installable wheel: ``(filename, bytes)`` with METADATA, WHEEL and a hashed RECORD."""
     dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    files = {
+        f"{dist}/__init__.py": f"VERSION = {version!r}\n{extra}".encode(),
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: satchel-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [f"{path},sha256={_record_hash(data)},{len(data)}" for path, data in files.items()]
+    files[f"{info}/RECORD"] = ("\n".join(record + [f"{info}/RECORD,,"]) + "\n").encode()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr(f"{dist}/__init__.py", f"VERSION = {version!r}\n{extra}")
-        archive.writestr(f"{dist}-{version}.dist-info/METADATA",
-                         f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-        archive.writestr(f"{dist}-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        archive.writestr(f"{dist}-{version}.dist-info/RECORD", "")
+        for path, data in files.items():
+            archive.writestr(path, data)
     return f"{dist}-{version}-py3-none-any.whl", buf.getvalue()
+
+
+def _record_hash(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 class Filler:
