@@ -7,7 +7,7 @@ import sys
 
 from satchel import __version__
 from satchel.config import collect_options, resolve
-from satchel.errors import ConfigError, SatchelError
+from satchel.errors import SatchelError
 from satchel.pluginmanager import create_pluginmanager, disabled_from_env
 from satchel.registry import Registry
 

@@ -3,7 +3,6 @@
 import ast
 import re
 
-import pytest
 
 
 def hookspec_names(path) -> list[str]:

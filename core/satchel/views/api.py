@@ -2,7 +2,7 @@
 
 from satchel import __version__
 from satchel.errors import NotFound, UnsupportedMediaType
-from satchel.model import keys, users
+from satchel.model import users
 from satchel.model.indexes import list_stages, require_stage, resolution_order
 from satchel.model.projects import get_version_metadata, merged_links
 from satchel.names import normalize_project
