@@ -10,7 +10,10 @@ from satchel.plugin import hookimpl
 
 
 class FakeMirrorStage(Stage):
-    """A mirror whose project data is whatever the test stored under its own keys."""
+    """A mirror keeping each upstream page whole in its project record, as the mirror plugin will."""
+
+    def get_project(self, tx, project):
+        return tx.get(keys.project(self.name, project))
 
 
 class MirrorTypePlugin:

@@ -7,6 +7,7 @@ from typing import Any
 
 from satchel.errors import BadRequest, Conflict, NotFound
 from satchel.model import keys
+from satchel.model.ordering import sort_links
 from satchel.names import check_indexname, check_username
 
 
@@ -31,9 +32,13 @@ class Stage:
     def __repr__(self) -> str:
         return f"<Stage {self.name} type={self.index_type.name}>"
 
-    def get_project(self, tx, project: str) -> tuple[dict | None, int]:
-        """The stored project record and its serial, ``(None, -1)`` when absent."""
-        return tx.get_with_serial(keys.project(self.name, project))
+    def get_project(self, tx, project: str) -> dict | None:
+        """``{"name", "versions", "files": [link, ...]}`` or None when this index lacks the project."""
+        record = tx.get(keys.project(self.name, project))
+        if record is None:
+            return None
+        record["files"] = sort_links([value for _, value in tx.items(keys.project_links(self.name, project))])
+        return record
 
     def project_serial(self, tx, project: str) -> int:
         """A number that changes whenever ``get_project`` would return something new."""

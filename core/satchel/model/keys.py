@@ -21,8 +21,17 @@ def user_indexes(username: str) -> str:
 
 
 def project(stage_name: str, project: str) -> str:
-    """The one record per project and index: its links and versions (the simple page source)."""
+    """Per project and index: display name and versions; rewritten on every change of its links."""
     return f"projects/{stage_name}/{project}"
+
+
+def link(stage_name: str, project: str, filename: str) -> str:
+    """One file link of a private project (its own key, so an upload never rewrites the others)."""
+    return f"links/{stage_name}/{project}/{filename}"
+
+
+def project_links(stage_name: str, project: str) -> str:
+    return f"links/{stage_name}/{project}/"
 
 
 def stage_projects(stage_name: str) -> str:

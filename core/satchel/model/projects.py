@@ -78,13 +78,15 @@ def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filen
     entry = {"sha256": blob.sha256, "size": blob.size, "project": name, "version": version,
              "filename": filename, "last_modified": when, "metadata_sha256": core_metadata}
     tx.set(keys.file(relpath), entry)
-    record = tx.get(keys.project(stage.name, name)) or {"name": project, "versions": [], "files": []}
-    for old in record["files"]:
-        if old["filename"] == filename and old["path"] != relpath:
-            tx.delete(keys.file(old["path"]))
-    record["files"] = [old for old in record["files"] if old["filename"] != filename] + [link]
+    link_key = keys.link(stage.name, name, filename)
+    old = tx.get(link_key)
+    if old is not None and old["path"] != relpath:
+        tx.delete(keys.file(old["path"]))
+    tx.set(link_key, link)
+    record = tx.get(keys.project(stage.name, name)) or {"name": project, "versions": []}
     if version not in record["versions"]:
         record["versions"].append(version)
+    # rewritten even when unchanged: its serial is what cached pages are validated against
     tx.set(keys.project(stage.name, name), record)
     set_version_metadata(tx, stage, name, version,
                          {"name": project, "version": version, "requires_python": requires_python,
@@ -143,7 +145,7 @@ def merged_links(tx, app, stage: Stage, project: str,
                 whitelist &= own
             else:
                 whitelist |= own
-        record, _ = current.get_project(tx, project)
+        record = current.get_project(tx, project)
         if not current.is_mirror:
             if "*" in whitelist or project in whitelist:
                 whitelisted = True

@@ -124,7 +124,7 @@ def status_view(request):
         "uuid": app.node_uuid, "role": "STANDALONE", "storage": app.storage.name,
         "versioninfo": {"satchel": __version__},
         "serial": request.tx.serial, "event-serial": app.events.cursor,
-        "event-serial-in-sync-at": None, "metrics": [],
+        "metrics": [],
     }
     for extra in app.hook.satchel_status_info(app=app):
         result.update(extra or {})
