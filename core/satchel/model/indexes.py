@@ -98,7 +98,11 @@ def _default_type(app) -> str:
 
 
 def build_config(tx, app, index: str, config: dict, old: dict | None = None) -> dict:
-    """Apply defaults, normalize values, check keys and bases; return the config to store."""
+    """Apply defaults, normalize values, check keys and bases; return the config to store.
+
+    ``config`` is complete: keys it leaves out get their defaults. ``old`` is the stored config
+    when an existing index changes.
+    """
     type_name = config.get("type") or (old or {}).get("type") or _default_type(app)
     if type_name not in app.index_types:
         raise BadRequest(f"unknown index type {type_name!r}")
@@ -112,19 +116,48 @@ def build_config(tx, app, index: str, config: dict, old: dict | None = None) -> 
     if unknown:
         listed = ", ".join(f"{key}={value}" for key, value in sorted(unknown.items()))
         raise BadRequest(f"indexconfig got unexpected keyword arguments: {listed}")
-    new = dict(allowed) if old is None else {**old}
-    new.update(config)
-    new["type"] = type_name
+    new = {**allowed, **config, "type": type_name}
     if index_type.normalize is not None:
         new = index_type.normalize(new)
     for base in new.get("bases", ()):
         user, _, name = base.partition("/")
         if not user or not name or "/" in name:
             raise BadRequest(f"invalid base index spec: {base!r}")
-        if base != index and tx.get(keys.index(user, name)) is None:
+        if tx.get(keys.index(user, name)) is None:
             raise BadRequest(f"base index '{base}' does not exist")
+    _check_no_cycle(tx, index, new.get("bases", ()))
     app.hook.satchel_validate_indexconfig(tx=tx, index=index, old=old, new=new)
     return new
+
+
+def _check_no_cycle(tx, index: str, bases) -> None:
+    """Refuse bases through which ``index`` would inherit from itself."""
+    seen: set[str] = set()
+    queue = deque(bases)
+    while queue:
+        base = queue.popleft()
+        if base == index:
+            raise BadRequest(f"bases of '{index}' form a cycle: '{index}' would inherit from itself")
+        if base in seen:
+            continue
+        seen.add(base)
+        config = tx.get(keys.index(*base.split("/", 1))) or {}
+        queue.extend(config.get("bases", ()))
+
+
+def modify_index(tx, app, stage: Stage, config: dict) -> Stage:
+    """Replace the config with ``config`` (keys left out fall back to their defaults)."""
+    stored = build_config(tx, app, stage.name, dict(config), old=stage.config)
+    tx.set(keys.index(stage.username, stage.indexname), stored)
+    return make_stage(app, stage.username, stage.indexname, stored)
+
+
+def delete_index(tx, stage: Stage) -> None:
+    """Remove the index config and every key scoped to the index (blobs are left to fsck)."""
+    for prefix in keys.index_scoped_prefixes(stage.name):
+        for key in tx.keys(prefix):
+            tx.delete(key)
+    tx.delete(keys.index(stage.username, stage.indexname))
 
 
 def create_index(tx, app, username: str, indexname: str, config: dict) -> Stage:

@@ -51,3 +51,11 @@ def project_versions(stage_name: str, project: str) -> str:
 def file(relpath: str) -> str:
     """A stored file entry, by its URL path ``user/index/+f/abc/defg.../filename``."""
     return f"files/{relpath}"
+
+
+# kinds of keys that live below "<kind>/<user>/<index>/": deleting an index deletes them all
+INDEX_SCOPED_KINDS = ("projects", "links", "versions", "files")
+
+
+def index_scoped_prefixes(stage_name: str) -> list[str]:
+    return [f"{kind}/{stage_name}/" for kind in INDEX_SCOPED_KINDS]

@@ -5,11 +5,12 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from satchel.errors import Conflict, NotFound
+from satchel.errors import BadRequest, Conflict, NotFound
 from satchel.model import keys
 from satchel.names import check_username
 
 VISIBLE_KEYS = ("username", "email", "title", "description", "custom_data", "created", "modified")
+SETTABLE_KEYS = ("email", "title", "description", "custom_data")
 _hasher = PasswordHasher()
 
 
@@ -59,3 +60,36 @@ def list_usernames(tx) -> list[str]:
 def visible(record: dict) -> dict:
     """The keys a user record shows on the wire (never the password hash)."""
     return {key: record[key] for key in VISIBLE_KEYS if key in record}
+
+
+def modify_user(tx, username: str, changes: dict) -> tuple[dict, bool]:
+    """Apply ``password`` and settable keys (a falsy value deletes the key); unknown keys are ignored.
+
+    Returns the stored record and whether anything changed.
+    """
+    record = get_user(tx, username)
+    updated = dict(record)
+    if changes.get("password") is not None:
+        if not isinstance(changes["password"], str):
+            raise BadRequest("password must be a string")
+        updated["pwhash"] = hash_password(changes["password"])
+    elif changes.get("pwhash"):
+        updated["pwhash"] = changes["pwhash"]
+    for key in SETTABLE_KEYS:
+        if key not in changes:
+            continue
+        if changes[key]:
+            updated[key] = changes[key]
+        else:
+            updated.pop(key, None)
+    if updated == record:
+        return record, False
+    updated["modified"] = now_iso()
+    tx.set(keys.user(username), updated)
+    return updated, True
+
+
+def delete_user(tx, username: str) -> None:
+    """Remove the user record (its indexes must be deleted by the caller first)."""
+    get_user(tx, username)
+    tx.delete(keys.user(username))
