@@ -35,7 +35,9 @@ def _build_parser(options, commands) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"satchel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in commands.items():
-        sub.add_parser(name, parents=[common], help=command.help, description=command.help)
+        subparser = sub.add_parser(name, parents=[common], help=command.help, description=command.help)
+        for argument in getattr(command, "arguments", ()):
+            subparser.add_argument(argument, nargs="?", default=None)
     return parser
 
 
@@ -54,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         args.pop("disable_plugin", None)
-        config = resolve(options, args, environ=os.environ)
+        command = commands.get(name)
+        positional = {argument: args.pop(argument, None) for argument in getattr(command, "arguments", ())}
+        config = resolve(options, args, environ=os.environ).with_values(**positional)
         pm.hook.satchel_configure(config=config)
-        return commands.get(name).run(config, pm)
+        return command.run(config, pm)
     except SatchelError as exc:
         print(f"satchel: error: {exc.message}", file=sys.stderr)
         return 2

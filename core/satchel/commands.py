@@ -16,10 +16,14 @@ from satchel.pluginmanager import plugin_versions
 
 @dataclass
 class Command:
-    """A subcommand: ``run(config, pluginmanager) -> exit code``."""
+    """A subcommand: ``run(config, pluginmanager) -> exit code``.
+
+    ``arguments`` names optional positional arguments; their values appear on the config.
+    """
 
     help: str
     run: Callable[[Config, object], int]
+    arguments: tuple[str, ...] = ()
 
 
 @hookimpl

@@ -103,6 +103,11 @@ class Config:
     def get(self, dest: str, default: Any = None) -> Any:
         return self._values.get(dest, default)
 
+    def with_values(self, **values: Any) -> "Config":
+        """A copy with extra values (e.g. a command's positional arguments)."""
+        sources = {**self.sources, **{key: "command line" for key in values}}
+        return Config({**self._values, **values}, sources)
+
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
 

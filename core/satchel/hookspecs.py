@@ -134,9 +134,10 @@ def satchel_authenticate(request, username, secret):
 
 
 @hookspec(firstresult=True)
-def satchel_permits(identity, permission, context):
+def satchel_permits(request, identity, permission, context):
     """Return True or False to decide ``permission`` for ``identity`` on ``context``; None = no opinion.
 
+    ``request`` is the request being served (its ``app`` carries the configuration).
     ``identity`` is an Identity (anonymous when nobody authenticated); ``context`` is the route's
     matchdict for a route permission, or what a view checks against (e.g. the Stage). Without
     any opinion only read permissions are granted.

@@ -3,15 +3,18 @@
 from satchel.model.indexes import IndexType
 from satchel.plugin import hookimpl
 
-from satchel_private.config import STAGE_DEFAULTS, normalize_stage_config
+from satchel_private import index_api
+from satchel_private.config import STAGE_DEFAULTS, STAGE_OPTIONAL, normalize_stage_config
 
 __version__ = "0.1.0"
+
+UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
 
 
 @hookimpl
 def satchel_index_types(index_types):
     index_types.add("stage", IndexType(
-        "stage", defaults=STAGE_DEFAULTS, accepts_uploads=True, default=True,
+        "stage", defaults=STAGE_DEFAULTS, optional=STAGE_OPTIONAL, accepts_uploads=True, default=True,
         normalize=normalize_stage_config))
 
 
@@ -20,3 +23,15 @@ def satchel_validate_indexconfig(tx, index, old, new):
     if old is None and new.get("type") == "stage" and not new.get("acl_upload"):
         # devpi's default: only the owner may upload (root is not implied)
         new["acl_upload"] = [index.split("/", 1)[0]]
+
+
+@hookimpl
+def satchel_add_routes(router):
+    router.add("index_create", UI + r"/?", index_api.create, methods=("PUT",))
+    router.add("index_modify", UI + r"/?", index_api.modify, methods=("PATCH",))
+    router.add("index_delete", UI + r"/?", index_api.delete, methods=("DELETE",))
+
+
+@hookimpl
+def satchel_api_features():
+    return ["server-keyvalue-parsing"]

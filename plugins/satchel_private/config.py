@@ -10,10 +10,8 @@ STAGE_DEFAULTS = {
     "acl_toxresult_upload": [":ANONYMOUS:"],
     "mirror_whitelist": [],
     "mirror_whitelist_inheritance": "intersection",
-    "title": "",
-    "description": "",
-    "custom_data": None,
 }
+STAGE_OPTIONAL = ("title", "description", "custom_data")
 
 
 def to_list(value) -> list[str]:

@@ -89,7 +89,7 @@ class KitchenSink:
         return Identity(username, ("team",)) if secret == "open" else None
 
     @hookimpl
-    def satchel_permits(self, identity, permission, context):
+    def satchel_permits(self, request, identity, permission, context):
         if permission == "pkg_read":
             return identity.username == "alice"
         return None

@@ -57,6 +57,7 @@ class IndexType:
     name: str
     stage_class: type[Stage] = Stage
     defaults: dict[str, Any] = field(default_factory=dict)
+    optional: tuple[str, ...] = ()  # keys allowed without a default (title, description ...)
     is_mirror: bool = False
     accepts_uploads: bool = False
     default: bool = False  # used when a new index names no type
@@ -112,7 +113,8 @@ def build_config(tx, app, index: str, config: dict, old: dict | None = None) -> 
     allowed = {"type": type_name, **index_type.defaults}
     for extra in app.hook.satchel_indexconfig_defaults(index_type=type_name):
         allowed.update(extra or {})
-    unknown = {key: value for key, value in config.items() if key not in allowed}
+    unknown = {key: value for key, value in config.items()
+               if key not in allowed and key not in index_type.optional}
     if unknown:
         listed = ", ".join(f"{key}={value}" for key, value in sorted(unknown.items()))
         raise BadRequest(f"indexconfig got unexpected keyword arguments: {listed}")

@@ -57,7 +57,7 @@ class Router:
         """The first route whose pattern, method and predicate match."""
         path = request.path_info
         method = request.method
-        path_matched = False
+        path_matched = method_matched = False
         for route in self.routes:
             found = route.regex.match(path)
             if found is None:
@@ -65,10 +65,11 @@ class Router:
             path_matched = True
             if method not in route.methods:
                 continue
+            method_matched = True
             if route.predicate is not None and not route.predicate(request):
                 continue
             return route, {k: v for k, v in found.groupdict().items() if v is not None}
-        if path_matched:
+        if path_matched and not method_matched:
             raise MethodNotAllowed(f"method {method} not allowed on {path}")
         raise NotFound(f"no resource at {path}")
 

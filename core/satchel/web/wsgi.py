@@ -39,7 +39,8 @@ class Request(webob.Request):
         return identity or ANONYMOUS
 
     def permits(self, permission: str, context=None) -> bool:
-        answer = self.app.hook.satchel_permits(identity=self.identity, permission=permission, context=context)
+        answer = self.app.hook.satchel_permits(request=self, identity=self.identity, permission=permission,
+                                               context=context)
         if answer is None:
             return permission in OPEN_PERMISSIONS
         return bool(answer)

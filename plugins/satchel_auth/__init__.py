@@ -1,0 +1,65 @@
+"""Users, login and permissions: devpi's credentials (X-Devpi-Auth, Basic) and ACL rules."""
+
+from satchel.commands import Command
+from satchel.errors import ConfigError
+from satchel.plugin import hookimpl
+
+from satchel_auth import users_api
+from satchel_auth.credentials import credentials_from
+from satchel_auth.passwd import passwd
+from satchel_auth.state import auth_state, parse_principals
+
+__version__ = "0.1.0"
+
+U = r"/(?P<user>[^+/]+)"
+
+
+@hookimpl
+def satchel_add_options(parser):
+    parser.add_option("restrict-modify", default=None, metavar="SPEC",
+                      help="only these users and :groups (comma separated) may create or modify "
+                           "users and indexes; list root explicitly")
+    parser.add_option("secretfile", default=None, metavar="PATH",
+                      help="secret file (at least 32 bytes, mode 0600) shared by primary and replicas "
+                           "(default: <serverdir>/.secret, created on first start)")
+
+
+@hookimpl
+def satchel_add_commands(commands):
+    commands.add("passwd", Command("set a user's password (from the terminal, or one line of stdin)",
+                                   passwd, arguments=("user",)))
+
+
+@hookimpl
+def satchel_add_routes(router):
+    router.add("login", r"/\+login", users_api.login, methods=("POST",), predicate=users_api.accepts_json)
+    router.add("user_write", U + r"/?", users_api.create_user, methods=("PUT",))
+    router.add("user_modify", U + r"/?", users_api.modify_user, methods=("PATCH",))
+    router.add("user_delete", U + r"/?", users_api.delete_user, methods=("DELETE",))
+
+
+@hookimpl
+def satchel_startup(app):
+    auth_state(app)
+
+
+@hookimpl
+def satchel_get_credentials(request):
+    return credentials_from(request.headers)
+
+
+@hookimpl
+def satchel_authenticate(request, username, secret):
+    state = auth_state(request.app)
+    return state.authenticator.authenticate(request.tx, username, secret)
+
+
+@hookimpl
+def satchel_permits(request, identity, permission, context):
+    return auth_state(request.app).policy.permits(identity, permission, context)
+
+
+@hookimpl
+def satchel_configure(config):
+    if config.get("restrict_modify") is not None and not parse_principals(config.restrict_modify):
+        raise ConfigError("--restrict-modify needs at least one user or :group")
