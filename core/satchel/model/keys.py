@@ -53,8 +53,29 @@ def file(relpath: str) -> str:
     return f"files/{relpath}"
 
 
+def attachment(stage_name: str, project: str, version: str, filename: str) -> str:
+    """A doc zip or tox result of a release: its link (rel, path, hashes, for_path)."""
+    return f"attachments/{stage_name}/{project}/{version}/{filename}"
+
+
+def version_attachments(stage_name: str, project: str, version: str) -> str:
+    return f"attachments/{stage_name}/{project}/{version}/"
+
+
+def project_attachments(stage_name: str, project: str) -> str:
+    return f"attachments/{stage_name}/{project}/"
+
+
+def tombstone(relpath: str) -> str:
+    """Marks a file URL whose file was deleted, so a GET answers 410 instead of 404.
+
+    Not under ``files/``: the event dispatcher reads every ``files/`` value as an upload.
+    """
+    return f"tombstones/{relpath}"
+
+
 # kinds of keys that live below "<kind>/<user>/<index>/": deleting an index deletes them all
-INDEX_SCOPED_KINDS = ("projects", "links", "versions", "files")
+INDEX_SCOPED_KINDS = ("projects", "links", "versions", "files", "attachments", "tombstones")
 
 
 def index_scoped_prefixes(stage_name: str) -> list[str]:

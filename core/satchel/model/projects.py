@@ -3,6 +3,7 @@
 import io
 import time
 import zipfile
+from typing import BinaryIO
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
@@ -29,14 +30,23 @@ def check_filename(filename: str) -> str:
     return filename
 
 
-def wheel_metadata(filename: str, content: bytes) -> bytes | None:
-    """The METADATA file of a wheel (PEP 658), or None when it can't be found."""
+def log_entry(what: str, who: str | None, **extra) -> dict:
+    """A file's log entry as devpi shows it: ``{"what", "who", "when": [Y, M, D, h, m, s], ...}``."""
+    return {"what": what, "who": who, "when": list(time.gmtime()[:6]), **extra}
+
+
+def wheel_metadata(filename: str, content: bytes | BinaryIO) -> bytes | None:
+    """The METADATA file of a wheel (PEP 658), or None when it can't be found.
+
+    ``content`` is the wheel's bytes or a seekable file (read in place, not loaded whole).
+    """
     try:
         name, version, _, _ = parse_wheel_filename(filename)
     except InvalidWheelFilename:
         return None
+    source = io.BytesIO(content) if isinstance(content, bytes) else content
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        with zipfile.ZipFile(source) as archive:
             candidates = [n for n in archive.namelist()
                           if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
             if len(candidates) != 1:
@@ -49,10 +59,12 @@ def wheel_metadata(filename: str, content: bytes) -> bytes | None:
 def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filename: str,
                      content: bytes | None = None, blob: BlobInfo | None = None,
                      requires_python: str | None = None, metadata: dict | None = None,
-                     yanked: bool | str = False, upload_time: str | None = None) -> dict:
+                     yanked: bool | str = False, upload_time: str | None = None,
+                     log: list | None = None) -> dict:
     """Store a release file on ``stage`` and update its project record and version data.
 
     The blob is written (durably) before the transaction that references it commits.
+    ``log`` is the file's history (upload, push, overwrite entries) kept in its file entry.
     Returns the link record as it appears in the project record.
     """
     check_project_name(project)
@@ -63,8 +75,11 @@ def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filen
         blob = blobs.put_bytes(content)
     core_metadata = None
     if filename.endswith(".whl"):
-        data = content if content is not None else _read_blob(blobs, blob.sha256)
-        metadata_bytes = wheel_metadata(filename, data)
+        if content is not None:
+            metadata_bytes = wheel_metadata(filename, content)
+        else:
+            with blobs.open(blob.sha256) as handle:
+                metadata_bytes = wheel_metadata(filename, handle)
         if metadata_bytes is not None:
             core_metadata = blobs.put_bytes(metadata_bytes).sha256
     relpath = file_relpath(stage, blob.sha256, filename)
@@ -75,28 +90,52 @@ def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filen
         "core_metadata": {"sha256": core_metadata} if core_metadata else None,
         "size": blob.size, "upload_time": when,
     }
-    entry = {"sha256": blob.sha256, "size": blob.size, "project": name, "version": version,
-             "filename": filename, "last_modified": when, "metadata_sha256": core_metadata}
+    entry = {"rel": "releasefile", "sha256": blob.sha256, "size": blob.size, "project": name,
+             "version": version, "filename": filename, "last_modified": when,
+             "metadata_sha256": core_metadata, "log": list(log or ())}
     tx.set(keys.file(relpath), entry)
+    tx.delete(keys.tombstone(relpath))
     link_key = keys.link(stage.name, name, filename)
     old = tx.get(link_key)
     if old is not None and old["path"] != relpath:
         tx.delete(keys.file(old["path"]))
+        tx.set(keys.tombstone(old["path"]), {"filename": filename})
     tx.set(link_key, link)
-    record = tx.get(keys.project(stage.name, name)) or {"name": project, "versions": []}
-    if version not in record["versions"]:
-        record["versions"].append(version)
-    # rewritten even when unchanged: its serial is what cached pages are validated against
-    tx.set(keys.project(stage.name, name), record)
+    add_version(tx, stage, project, version)
     set_version_metadata(tx, stage, name, version,
                          {"name": project, "version": version, "requires_python": requires_python,
                           **(metadata or {})})
     return link
 
 
-def _read_blob(blobs, sha256: str) -> bytes:
-    with blobs.open(sha256) as handle:
-        return handle.read()
+def add_version(tx, stage: Stage, project: str, version: str) -> dict:
+    """Make sure the project record lists ``version``; always rewrites the record.
+
+    Rewritten even when unchanged: its serial is what cached pages are validated against.
+    """
+    name = normalize_project(project)
+    record = tx.get(keys.project(stage.name, name)) or {"name": project, "versions": []}
+    if version not in record["versions"]:
+        record["versions"].append(version)
+    tx.set(keys.project(stage.name, name), record)
+    return record
+
+
+def touch_project(tx, stage: Stage, project: str) -> None:
+    """Rewrite the project record so cached pages of it are rebuilt (links changed)."""
+    key = keys.project(stage.name, project)
+    record = tx.get(key)
+    if record is not None:
+        tx.set(key, record)
+
+
+def replace_version_metadata(tx, stage: Stage, project: str, version: str, metadata: dict) -> dict:
+    """Register ``version`` with exactly ``metadata`` (devpi's ``submit`` overwrites)."""
+    name = normalize_project(project)
+    add_version(tx, stage, metadata.get("name") or project, version)
+    stored = {k: v for k, v in metadata.items() if v is not None}
+    tx.set(keys.version(stage.name, name, version), stored)
+    return stored
 
 
 def set_version_metadata(tx, stage: Stage, project: str, version: str, metadata: dict) -> dict:

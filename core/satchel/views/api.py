@@ -2,7 +2,8 @@
 
 from satchel import __version__
 from satchel.errors import NotFound, UnsupportedMediaType
-from satchel.model import users
+from satchel.model import keys, users
+from satchel.model.attachments import list_attachments
 from satchel.model.indexes import list_stages, require_stage, resolution_order
 from satchel.model.projects import get_version_metadata, merged_links
 from satchel.names import normalize_project
@@ -72,12 +73,36 @@ def _verdata(request, stage_order, project: str, version: str, links) -> dict | 
     if data is None:
         return None
     data = dict(data)
-    base = request.base_url
-    data["+links"] = [
-        {"rel": "releasefile", "href": f"{base}/{link['path']}",
-         "hash_spec": f"sha256={link['hashes']['sha256']}", "hashes": link["hashes"]}
-        for _, link in links if link["version"] == version]
+    data["+links"] = _version_links(request, stage_order, project, version, links)
     return data
+
+
+def _link_info(request, link: dict, rel: str) -> dict:
+    """One ``+links`` entry: devpi's keys, plus ``yanked`` when set."""
+    base = request.base_url
+    sha256 = link["hashes"].get("sha256")
+    info = {"rel": rel, "href": f"{base}/{link['path']}",
+            "hash_spec": f"sha256={sha256}" if sha256 else "", "hashes": link["hashes"]}
+    entry = request.tx.get(keys.file(link["path"])) or {}
+    if "log" in entry:
+        info["log"] = entry["log"]
+    if link.get("for_path"):
+        info["for_href"] = f"{base}/{link['for_path']}"
+    if link.get("yanked"):
+        info["yanked"] = link["yanked"]
+    return info
+
+
+def _version_links(request, stage_order, project: str, version: str, links) -> list[dict]:
+    """Release files of the version (merged), then doc zips and tox results of each index."""
+    result = [_link_info(request, link, "releasefile") for _, link in links if link["version"] == version]
+    seen: set[str] = set()
+    for current in stage_order:
+        for attachment in list_attachments(request.tx, current, project, version):
+            if attachment["filename"] not in seen:
+                seen.add(attachment["filename"])
+                result.append(_link_info(request, attachment, attachment["rel"]))
+    return result
 
 
 def project_view(request):

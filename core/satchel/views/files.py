@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from webob import Response
 from webob.static import FileIter
 
-from satchel.errors import NotFound
+from satchel.errors import Gone, NotFound
 from satchel.model import keys
 from satchel.web.negotiate import wants_json
 from satchel.web.responses import json_response
@@ -37,6 +37,8 @@ def lookup_file(tx, relpath: str) -> tuple[dict, str, str]:
         entry = tx.get(keys.file(relpath[: -len(".metadata")]))
         if entry is not None and entry.get("metadata_sha256"):
             return entry, entry["metadata_sha256"], entry["filename"] + ".metadata"
+    if tx.get(keys.tombstone(relpath)) is not None:
+        raise Gone("file existed, deleted in later serial")
     raise NotFound("no such file")
 
 

@@ -20,6 +20,7 @@ class Route:
     permission: str | None = None
     predicate: Callable | None = None  # request -> bool; a False answer lets later routes match
     write: bool = False
+    own_transaction: bool = False  # the view writes through request.write() itself
 
     def __post_init__(self):
         self.regex = re.compile(self.pattern + r"\Z")
@@ -34,10 +35,13 @@ class Router:
 
     def add(self, name: str, pattern: str, view: Callable, methods=("GET",),
             permission: str | None = None, predicate: Callable | None = None,
-            before: str | None = None) -> Route:
+            before: str | None = None, own_transaction: bool = False) -> Route:
         """Register a route; ``before`` puts it ahead of the named route (first match wins).
 
-        GET routes also answer HEAD. Routes with other methods run in a write transaction.
+        GET routes also answer HEAD. Routes with other methods run in a write transaction,
+        unless ``own_transaction``: then the view gets a read transaction and writes in short
+        transactions of its own (``request.write()``), e.g. after reading a large body, so the
+        single write lock is not held meanwhile.
         """
         if name in self._names:
             raise ValueError(f"route {name!r} is already registered")
@@ -45,7 +49,8 @@ class Router:
         if "GET" in methods:
             methods |= {"HEAD"}
         route = Route(name, pattern, view, methods, permission, predicate,
-                      write=not methods <= READ_METHODS)
+                      write=not methods <= READ_METHODS and not own_transaction,
+                      own_transaction=own_transaction)
         position = len(self.routes)
         if before is not None:
             position = next((i for i, r in enumerate(self.routes) if r.name == before), position)

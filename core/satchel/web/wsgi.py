@@ -2,6 +2,7 @@
 
 import json
 import logging
+from contextlib import contextmanager
 from functools import cached_property
 from urllib.parse import urlsplit
 
@@ -24,6 +25,15 @@ class Request(webob.Request):
     tx = None
     route = None
     matchdict: dict = {}
+    commit_serial: int | None = None
+
+    @contextmanager
+    def write(self):
+        """A write transaction of its own, for views of ``own_transaction`` routes."""
+        with self.app.storage.write() as tx:
+            yield tx
+        if tx.changes:
+            self.commit_serial = tx.serial + 1
 
     @cached_property
     def credentials(self) -> tuple[str, str] | None:
@@ -100,7 +110,7 @@ class WSGIApplication:
                 with storage.read() as tx:
                     request.tx = tx
                     response = self._run(request, route)
-                serial = tx.serial
+                serial = tx.serial if request.commit_serial is None else request.commit_serial
         except SatchelError as exc:
             response = error_response(request, exc.status, exc.message)
         except Exception:
