@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import signal
 import sys
@@ -73,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="fill satchel through its Python model API (default) or over HTTP")
     p.add_argument("--load", choices=["auto", "wrk", "python"], default="auto",
                    help="load generator (default: wrk, Python fallback if unavailable)")
+    p.add_argument("--pin", action="store_true",
+                   help="pin measured servers to one CPU and the load generator to another")
     p.add_argument("--write-results", action="store_true",
                    help=f"append a dated section to {RESULTS_FILE.relative_to(BENCH_DIR.parent)}")
     p.add_argument("--keep", action="store_true",
@@ -108,6 +111,22 @@ def make_targets(args: argparse.Namespace, workdir: Path) -> tuple[Target, Targe
         return DevpiTarget("devpi-B", workdir, bindir), DevpiTarget("devpi-A", workdir, bindir)
     check_satchel_importable()
     return SatchelTarget("satchel", workdir, args.satchel_fill), DevpiTarget("devpi", workdir, bindir)
+
+
+def pin_cpus(targets: tuple[Target, Target]) -> str:
+    """--pin: measured servers on one CPU, this process (so the load generator) on another.
+
+    Multi-threaded Python servers lose throughput when the GIL moves between
+    cores, so unpinned figures depend on what other processes happen to do.
+    """
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        raise BenchAbort("--pin needs at least two CPUs")
+    server_cpu, load_cpu = allowed[0], allowed[1]
+    os.sched_setaffinity(0, {load_cpu})
+    for target in targets:
+        target.cpus = frozenset({server_cpu})
+    return f"servers pinned to CPU {server_cpu}, load generator to CPU {load_cpu}"
 
 
 def check_satchel_importable() -> None:
@@ -241,9 +260,11 @@ def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProce
     load_scenarios = [s for s in args.scenarios if s in LOAD_SCENARIOS]
     load = pick_load_generator(args.load) if load_scenarios else None
     targets = make_targets(args, workdir)
+    load_tool = load.describe(args.duration) if load else "none"
+    if args.pin:
+        load_tool += "; " + pin_cpus(targets)
     res = Results(candidate=targets[0].label, baseline=targets[1].label,
-                  load_tool=load.describe(args.duration) if load else "none",
-                  software=versions(args, load))
+                  load_tool=load_tool, software=versions(args, load))
     releases = release_files(args.files)
     for target in targets:
         log(f"preparing {target.label} in {target.serverdir}")

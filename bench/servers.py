@@ -38,6 +38,13 @@ def http_status(url: str, timeout: float = 2.0, headers: dict | None = None) -> 
         return None
 
 
+def affinity_setter(cpus: frozenset[int] | None):
+    """A preexec_fn pinning the child to `cpus` (None: no pinning)."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 class ServerError(RuntimeError):
     pass
 
@@ -51,6 +58,7 @@ class ServerProcess:
     port: int
     log_path: Path
     env: dict[str, str] | None = None
+    cpus: frozenset[int] | None = None  # CPU affinity for the server and its threads
     proc: subprocess.Popen | None = field(default=None, repr=False)
     spawned_at: float = 0.0
 
@@ -71,6 +79,7 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 self.argv, stdout=logf, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, env=self.env, start_new_session=True,
+                preexec_fn=affinity_setter(self.cpus),
             )
 
     def wait_ready(self, timeout: float = 120.0) -> float:

@@ -24,6 +24,7 @@ class Target:
         self.serverdir = self.workdir / "serverdir"
         self.log_path = self.workdir / "server.log"
         self.fill_info: dict[str, float] = {}
+        self.cpus: frozenset[int] | None = None  # set by --pin for measured starts
 
     def command(self, port: int) -> list[str]:
         raise NotImplementedError
@@ -32,13 +33,14 @@ class Target:
         """Initialise the serverdir and load the test data into it."""
         raise NotImplementedError
 
-    def process(self) -> ServerProcess:
+    def process(self, pinned: bool = True) -> ServerProcess:
         """A new (not yet started) server process on a fresh free port."""
         port = free_port()
-        return ServerProcess(self.label, self.command(port), port, self.log_path)
+        return ServerProcess(self.label, self.command(port), port, self.log_path,
+                             cpus=self.cpus if pinned else None)
 
     def _fill_via_running_server(self, releases: list[ReleaseFile]) -> None:
-        server = self.process()
+        server = self.process(pinned=False)
         server.start()
         try:
             server.wait_ready()

@@ -33,10 +33,7 @@ class Policy:
 
     def permits(self, identity: Identity, permission: str, context) -> bool | None:
         mine = principals(identity)
-        user = identity.username
-        if permission in ("user_login", "read"):
-            return True
-        if permission == "pkg_read":
+        if permission in ("user_login", "read", "pkg_read"):
             return True
         if permission in USER_PERMISSIONS:
             return self._user_permission(identity, mine, permission, context)
