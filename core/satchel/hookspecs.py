@@ -69,11 +69,12 @@ def satchel_indexconfig_defaults(index_type):
 
 
 @hookspec
-def satchel_validate_indexconfig(tx, index, old, new):
-    """Veto an index config change by raising BadRequest (or another SatchelError).
+def satchel_validate_indexconfig(tx, index, old, new, identity):
+    """Veto an index config change by raising BadRequest, Forbidden (or another SatchelError).
 
     ``index`` is "user/name", ``old`` the stored config (None on creation), ``new`` the config
-    about to be stored. Runs inside the write transaction ``tx``.
+    about to be stored (may be adjusted in place), ``identity`` who asks (None outside a request,
+    e.g. on initialization or import). Runs inside the write transaction ``tx``.
     """
 
 

@@ -18,7 +18,7 @@ def _state(request):
 
 def _userconfig(request, record: dict) -> dict:
     config = users.visible(record)
-    config["indexes"] = {s.indexname: s.config for s in list_stages(request.tx, request.app, record["username"])}
+    config["indexes"] = {s.indexname: s.public_config for s in list_stages(request.tx, request.app, record["username"])}
     return config
 
 

@@ -26,8 +26,8 @@ def create(request):
         raise Forbidden(f"no permission to create index {username}/{indexname}")
     if request.tx.get(keys.user(username)) is None:
         raise NotFound(f"user '{username}' does not exist")
-    stage = create_index(request.tx, request.app, username, indexname, config)
-    return json_response(stage.config, "indexconfig")
+    stage = create_index(request.tx, request.app, username, indexname, config, identity=request.identity)
+    return json_response(stage.public_config, "indexconfig")
 
 
 def _unwrap(data: dict) -> dict:
@@ -89,11 +89,12 @@ def modify(request):
     else:
         raise BadRequest("Bad request: expected a JSON object or a list of key=value operations")
     if "error_on_noop" in request.GET:
-        normalized = build_config(request.tx, request.app, stage.name, dict(new), old=stage.config)
+        normalized = build_config(request.tx, request.app, stage.name, dict(new), old=stage.config,
+                                  identity=request.identity)
         if normalized == stage.config:
             raise BadRequest("The requested modifications resulted in no changes")
-    stage = modify_index(request.tx, request.app, stage, new)
-    return json_response(stage.config, "indexconfig")
+    stage = modify_index(request.tx, request.app, stage, new, identity=request.identity)
+    return json_response(stage.public_config, "indexconfig")
 
 
 def delete(request):

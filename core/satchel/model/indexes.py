@@ -32,6 +32,12 @@ class Stage:
     def __repr__(self) -> str:
         return f"<Stage {self.name} type={self.index_type.name}>"
 
+    @property
+    def public_config(self) -> dict:
+        """The config as shown on the wire (secrets such as upstream credentials masked)."""
+        mask = self.index_type.public_config
+        return mask(self.config) if mask is not None else self.config
+
     def get_project(self, tx, project: str) -> dict | None:
         """``{"name", "versions", "files": [link, ...]}`` or None when this index lacks the project."""
         record = tx.get(keys.project(self.name, project))
@@ -62,6 +68,7 @@ class IndexType:
     accepts_uploads: bool = False
     default: bool = False  # used when a new index names no type
     normalize: Callable[[dict], dict] | None = None  # coerce and validate input values
+    public_config: Callable[[dict], dict] | None = None  # mask secrets for the wire
 
 
 def get_stage(tx, app, username: str, indexname: str) -> Stage | None:
@@ -98,11 +105,11 @@ def _default_type(app) -> str:
     raise BadRequest("no index type given and no default index type is installed")
 
 
-def build_config(tx, app, index: str, config: dict, old: dict | None = None) -> dict:
+def build_config(tx, app, index: str, config: dict, old: dict | None = None, identity=None) -> dict:
     """Apply defaults, normalize values, check keys and bases; return the config to store.
 
     ``config`` is complete: keys it leaves out get their defaults. ``old`` is the stored config
-    when an existing index changes.
+    when an existing index changes; ``identity`` who asks (None outside requests).
     """
     type_name = config.get("type") or (old or {}).get("type") or _default_type(app)
     if type_name not in app.index_types:
@@ -128,7 +135,7 @@ def build_config(tx, app, index: str, config: dict, old: dict | None = None) -> 
         if tx.get(keys.index(user, name)) is None:
             raise BadRequest(f"base index '{base}' does not exist")
     _check_no_cycle(tx, index, new.get("bases", ()))
-    app.hook.satchel_validate_indexconfig(tx=tx, index=index, old=old, new=new)
+    app.hook.satchel_validate_indexconfig(tx=tx, index=index, old=old, new=new, identity=identity)
     return new
 
 
@@ -147,9 +154,9 @@ def _check_no_cycle(tx, index: str, bases) -> None:
         queue.extend(config.get("bases", ()))
 
 
-def modify_index(tx, app, stage: Stage, config: dict) -> Stage:
+def modify_index(tx, app, stage: Stage, config: dict, identity=None) -> Stage:
     """Replace the config with ``config`` (keys left out fall back to their defaults)."""
-    stored = build_config(tx, app, stage.name, dict(config), old=stage.config)
+    stored = build_config(tx, app, stage.name, dict(config), old=stage.config, identity=identity)
     tx.set(keys.index(stage.username, stage.indexname), stored)
     return make_stage(app, stage.username, stage.indexname, stored)
 
@@ -162,7 +169,7 @@ def delete_index(tx, stage: Stage) -> None:
     tx.delete(keys.index(stage.username, stage.indexname))
 
 
-def create_index(tx, app, username: str, indexname: str, config: dict) -> Stage:
+def create_index(tx, app, username: str, indexname: str, config: dict, identity=None) -> Stage:
     """Create ``username/indexname`` with ``config`` (its ``type`` picks the index type)."""
     check_username(username)
     check_indexname(indexname)
@@ -170,7 +177,7 @@ def create_index(tx, app, username: str, indexname: str, config: dict) -> Stage:
         raise NotFound(f"user '{username}' does not exist")
     if tx.get(keys.index(username, indexname)) is not None:
         raise Conflict(f"index '{username}/{indexname}' exists")
-    stored = build_config(tx, app, f"{username}/{indexname}", dict(config))
+    stored = build_config(tx, app, f"{username}/{indexname}", dict(config), identity=identity)
     tx.set(keys.index(username, indexname), stored)
     return make_stage(app, username, indexname, stored)
 

@@ -1,7 +1,9 @@
 """Projects, releases and files: the per-project record, release files, inheritance merge."""
 
 import io
+import itertools
 import time
+from collections.abc import Iterator
 import zipfile
 from typing import BinaryIO
 
@@ -201,16 +203,18 @@ def merged_links(tx, app, stage: Stage, project: str,
     return (links, versions) if found else None
 
 
-def project_names(tx, stage_order: list[Stage]) -> list[str]:
-    """Project names through the resolution order, deduplicated as devpi does."""
-    names: list[str] = []
+def project_names(tx, stage_order: list[Stage]) -> Iterator[str]:
+    """Project names through the resolution order, deduplicated as devpi does.
+
+    Names of every index but the last are collected while ``tx`` is open; the last index
+    (a mirror, when there is one) may yield lazily from a list that is too long to hold.
+    """
     seen: set[str] = set()
-    for position, current in enumerate(stage_order):
-        last = position == len(stage_order) - 1
+    collected: list[str] = []
+    for current in stage_order[:-1]:
         for name in current.list_projects(tx):
-            if name in seen:
-                continue
-            if not last:
+            if name not in seen:
                 seen.add(name)
-            names.append(name)
-    return names
+                collected.append(name)
+    last = stage_order[-1].list_projects(tx) if stage_order else ()
+    return itertools.chain(collected, (name for name in last if name not in seen))

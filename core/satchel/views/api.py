@@ -37,7 +37,7 @@ def _require_json(request):
 def _userconfig(request, username: str) -> dict:
     record = users.get_user(request.tx, username)
     config = users.visible(record)
-    config["indexes"] = {s.indexname: s.config for s in list_stages(request.tx, request.app, username)}
+    config["indexes"] = {s.indexname: s.public_config for s in list_stages(request.tx, request.app, username)}
     return config
 
 
@@ -58,7 +58,7 @@ def index_view(request):
     _require_json(request)
     match = request.matchdict
     stage = require_stage(request.tx, request.app, match["user"], match["index"])
-    result = dict(stage.config)
+    result = dict(stage.public_config)
     if "no_projects" not in request.GET:
         result["projects"] = sorted(stage.list_projects(request.tx))
     return json_response(result, "indexconfig")

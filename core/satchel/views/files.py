@@ -46,10 +46,17 @@ def serve_file(request) -> Response:
     match = request.matchdict
     relpath = f"{match['user']}/{match['index']}/+f/{match['relpath']}"
     entry, sha256, filename = lookup_file(request.tx, relpath)
+    return file_response(request, entry, sha256, filename)
+
+
+def file_response(request, entry: dict, sha256: str, filename: str) -> Response:
+    """The stored blob ``sha256`` of file ``entry`` (or its JSON metadata for JSON clients)."""
     if wants_json(request):
         meta = {"hash_spec": f"sha256={entry['sha256']}", "hashes": {"sha256": entry["sha256"]},
                 "last_modified": entry.get("last_modified"), "project": entry.get("project"),
                 "version": entry.get("version")}
+        if entry.get("url"):
+            meta["url"] = entry["url"]
         return json_response(meta, "releasefilemeta")
     blobs = request.app.storage.blobs
     try:

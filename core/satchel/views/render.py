@@ -1,6 +1,7 @@
 """Simple page bodies: PEP 503 HTML and PEP 691 JSON (with PEP 658/700/714 fields)."""
 
 import json
+from collections.abc import Iterable, Iterator
 from html import escape
 
 API_VERSION = "1.1"
@@ -59,14 +60,40 @@ def project_json(project: str, links: list[tuple[str, dict]], versions: list[str
 
 
 def list_html(index_name: str, names: list[str], href_prefix: str) -> bytes:
-    title = escape(f"{index_name}: simple list (including inherited indices)")
-    lines = ['<!DOCTYPE html><html lang="en"><head><meta name="pypi:repository-version" '
-             f'content="{API_VERSION}"><title>{title}</title></head><body><h1>{title}</h1>\n']
-    lines.extend(f'<a href="{escape(href_prefix + name)}/">{escape(name)}</a><br>\n' for name in names)
-    lines.append("</body></html>")
-    return "".join(lines).encode("utf-8")
+    return b"".join(list_html_chunks(index_name, names, href_prefix))
 
 
 def list_json(names: list[str]) -> bytes:
-    body = {"meta": {"api-version": API_VERSION}, "projects": [{"name": name} for name in names]}
-    return json.dumps(body).encode("utf-8")
+    return b"".join(list_json_chunks(names))
+
+
+def _batches(names: Iterable[str], size: int = 2000) -> Iterator[list[str]]:
+    batch = []
+    for name in names:
+        batch.append(name)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def list_html_chunks(index_name: str, names: Iterable[str], href_prefix: str) -> Iterator[bytes]:
+    """The project list as HTML, in chunks: a mirror's list is far too long to build whole."""
+    title = escape(f"{index_name}: simple list (including inherited indices)")
+    yield ('<!DOCTYPE html><html lang="en"><head><meta name="pypi:repository-version" '
+           f'content="{API_VERSION}"><title>{title}</title></head><body><h1>{title}</h1>\n').encode("utf-8")
+    for batch in _batches(names):
+        yield "".join(f'<a href="{escape(href_prefix + name)}/">{escape(name)}</a><br>\n'
+                      for name in batch).encode("utf-8")
+    yield b"</body></html>"
+
+
+def list_json_chunks(names: Iterable[str]) -> Iterator[bytes]:
+    """The PEP 691 project list, in chunks."""
+    yield ('{"meta": {"api-version": "%s"}, "projects": [' % API_VERSION).encode("utf-8")
+    separator = ""
+    for batch in _batches(names):
+        yield (separator + ", ".join(json.dumps({"name": name}) for name in batch)).encode("utf-8")
+        separator = ", "
+    yield b"]}"

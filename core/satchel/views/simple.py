@@ -86,16 +86,33 @@ def simple_list(request) -> Response:
     tx = request.tx
     path = request.path_info
     href_prefix = "" if path.endswith("/") else quote(path.rsplit("/", 1)[-1], safe="+@") + "/"
+    order = resolution_order(tx, request.app, stage)
+    if any(current.is_mirror for current in order):
+        return _streamed_list(request, stage, order, media_type, href_prefix)
     # a project list depends on every record of every index in the order: key it on the serial
     key = ("list", stage.name, media_type, href_prefix, tx.serial)
 
     def build():
-        names = project_names(tx, resolution_order(tx, request.app, stage))
+        names = project_names(tx, order)
         if media_type == negotiate.SIMPLE_JSON:
             return render.list_json(names)
         return render.list_html(stage.name, names, href_prefix)
 
     return _cached_response(request, key, media_type, build)
+
+
+def _streamed_list(request, stage, order, media_type: str, href_prefix: str) -> Response:
+    """A list including a mirror's upstream names: streamed, never built whole in memory."""
+    names = project_names(request.tx, order)  # lazy past the private indexes
+    if media_type == negotiate.SIMPLE_JSON:
+        chunks = render.list_json_chunks(names)
+    else:
+        chunks = render.list_html_chunks(stage.name, names, href_prefix)
+    response = Response(status=200, app_iter=chunks)
+    response.headers["Content-Type"] = media_type if media_type != negotiate.TEXT_HTML \
+        else "text/html; charset=UTF-8"
+    response.headers["Vary"] = VARY
+    return response
 
 
 def simple_redirect_or_serve(view):
