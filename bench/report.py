@@ -40,6 +40,7 @@ class Results:
     candidate: str  # e.g. "satchel"
     baseline: str   # e.g. "devpi"
     load_tool: str = ""
+    page: str = ""  # what the load scenarios request, for the report
     software: dict[str, str] = field(default_factory=dict)  # name -> version
     load: list[LoadSample] = field(default_factory=list)
     startup: list[StartSample] = field(default_factory=list)
@@ -176,7 +177,7 @@ def render(res: Results, facts: dict[str, str], command: str) -> str:
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()),
         "",
-        f"Load: {res.load_tool}; page `/alice/dev/+simple/hello-pkg/` (200 files). "
+        f"Load: {res.load_tool}; page {res.page}. "
         f"Medians over rounds; ratio = {cand}/{base} "
         "(above 1 is better for requests/s, below 1 is better for latency, start-up and memory).",
         "",

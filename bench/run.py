@@ -75,7 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--load", choices=["auto", "wrk", "python"], default="auto",
                    help="load generator (default: wrk, Python fallback if unavailable)")
     p.add_argument("--pin", action="store_true",
-                   help="pin measured servers to one CPU and the load generator to another")
+                   help="for the load scenarios, pin the servers to one CPU and the load generator "
+                        "to another")
     p.add_argument("--write-results", action="store_true",
                    help=f"append a dated section to {RESULTS_FILE.relative_to(BENCH_DIR.parent)}")
     p.add_argument("--keep", action="store_true",
@@ -114,7 +115,9 @@ def make_targets(args: argparse.Namespace, workdir: Path) -> tuple[Target, Targe
 
 
 def pin_cpus(targets: tuple[Target, Target]) -> str:
-    """--pin: measured servers on one CPU, this process (so the load generator) on another.
+    """--pin: load-test servers on one CPU, this process (so the load generator) on another.
+
+    Start-up measurements keep all CPUs.
 
     Multi-threaded Python servers lose throughput when the GIL moves between
     cores, so unpinned figures depend on what other processes happen to do.
@@ -126,6 +129,7 @@ def pin_cpus(targets: tuple[Target, Target]) -> str:
     os.sched_setaffinity(0, {load_cpu})
     for target in targets:
         target.cpus = frozenset({server_cpu})
+        target.free_cpus = frozenset(allowed)
     return f"servers pinned to CPU {server_cpu}, load generator to CPU {load_cpu}"
 
 
@@ -246,7 +250,7 @@ def measure_load(load, servers: dict[str, ServerProcess], scenarios: list[str],
 def start_servers(targets: tuple[Target, Target], running: list[ServerProcess]) -> dict[str, ServerProcess]:
     servers = {}
     for target in targets:
-        server = target.process()
+        server = target.process(pinned=True)
         running.append(server)
         server.start()
         server.wait_ready()
@@ -266,6 +270,7 @@ def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProce
     res = Results(candidate=targets[0].label, baseline=targets[1].label,
                   load_tool=load_tool, software=versions(args, load))
     releases = release_files(args.files)
+    res.page = f"`{simple_path()}` ({len(releases)} files)"
     for target in targets:
         log(f"preparing {target.label} in {target.serverdir}")
         target.prepare(releases)

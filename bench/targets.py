@@ -24,7 +24,9 @@ class Target:
         self.serverdir = self.workdir / "serverdir"
         self.log_path = self.workdir / "server.log"
         self.fill_info: dict[str, float] = {}
-        self.cpus: frozenset[int] | None = None  # set by --pin for measured starts
+        # --pin: CPUs for the load servers, and for every other start (None: inherit)
+        self.cpus: frozenset[int] | None = None
+        self.free_cpus: frozenset[int] | None = None
 
     def command(self, port: int) -> list[str]:
         raise NotImplementedError
@@ -33,14 +35,17 @@ class Target:
         """Initialise the serverdir and load the test data into it."""
         raise NotImplementedError
 
-    def process(self, pinned: bool = True) -> ServerProcess:
-        """A new (not yet started) server process on a fresh free port."""
+    def process(self, pinned: bool = False) -> ServerProcess:
+        """A new (not yet started) server process on a fresh free port.
+
+        `pinned` servers run on `self.cpus` (the load scenarios with --pin).
+        """
         port = free_port()
         return ServerProcess(self.label, self.command(port), port, self.log_path,
-                             cpus=self.cpus if pinned else None)
+                             cpus=self.cpus if pinned else self.free_cpus)
 
     def _fill_via_running_server(self, releases: list[ReleaseFile]) -> None:
-        server = self.process(pinned=False)
+        server = self.process()
         server.start()
         try:
             server.wait_ready()
