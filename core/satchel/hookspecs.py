@@ -69,7 +69,7 @@ def satchel_indexconfig_defaults(index_type):
 
 
 @hookspec
-def satchel_validate_indexconfig(tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, index, old, new, identity):
     """Veto an index config change by raising BadRequest, Forbidden (or another SatchelError).
 
     ``index`` is "user/name", ``old`` the stored config (None on creation), ``new`` the config

@@ -19,7 +19,7 @@ def satchel_index_types(index_types):
 
 
 @hookimpl
-def satchel_validate_indexconfig(tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, index, old, new, identity):
     if old is None and new.get("type") == "stage" and not new.get("acl_upload"):
         # devpi's default: only the owner may upload (root is not implied)
         new["acl_upload"] = [index.split("/", 1)[0]]

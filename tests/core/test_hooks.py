@@ -53,7 +53,7 @@ class KitchenSink:
         return {"sink_level": 1} if index_type == "stage" else None
 
     @hookimpl
-    def satchel_validate_indexconfig(self, tx, index, old, new, identity):
+    def satchel_validate_indexconfig(self, app, tx, index, old, new, identity):
         if new.get("title") == "forbidden":
             raise BadRequest("title 'forbidden' is vetoed")
 

@@ -21,7 +21,7 @@ class MirrorTypePlugin:
 
     @hookimpl
     def satchel_index_types(self, index_types):
-        index_types.add("mirror", IndexType("mirror", FakeMirrorStage, defaults={"mirror_url": ""},
+        index_types.add("fakemirror", IndexType("fakemirror", FakeMirrorStage, defaults={"mirror_url": ""},
                                             is_mirror=True))
 
 
@@ -119,7 +119,7 @@ def _set_bases(app, name, bases):
 
 def test_resolution_order_breadth_first_mirrors_last_cycles(world):
     app, filler, _ = world
-    filler.index("root2", "mirror", type="mirror")
+    filler.index("root2", "mirror", type="fakemirror")
     filler.index("alice", "a")
     filler.index("alice", "b", bases=["root2/mirror", "alice/a"])
     filler.index("alice", "c")
@@ -141,7 +141,7 @@ def _mirror_has(app, project, filename):
 @pytest.mark.parametrize("whitelist, shadowed", [([], True), (["hello-pkg"], False), (["*"], False)])
 def test_private_project_shadows_mirror(world, whitelist, shadowed):
     app, filler, _ = world
-    filler.index("root2", "mirror", type="mirror")
+    filler.index("root2", "mirror", type="fakemirror")
     filler.index("alice", "dev", bases=["root2/mirror"], mirror_whitelist=whitelist)
     filler.file("alice/dev", "hello-pkg", "2.0")
     _mirror_has(app, "hello-pkg", "hello_pkg-1.0.tar.gz")
@@ -156,7 +156,7 @@ def test_private_project_shadows_mirror(world, whitelist, shadowed):
 
 def test_whitelist_inheritance_intersection_and_union(world):
     app, filler, _ = world
-    filler.index("root2", "mirror", type="mirror")
+    filler.index("root2", "mirror", type="fakemirror")
     filler.index("alice", "base", bases=["root2/mirror"], mirror_whitelist=["hello-pkg"])
     filler.index("alice", "inter", bases=["alice/base"])
     filler.index("alice", "union", bases=["alice/base"], mirror_whitelist_inheritance="union")

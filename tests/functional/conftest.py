@@ -6,6 +6,7 @@ find-links and no extra indexes, and distributions are built offline.
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -89,7 +90,7 @@ class ProjectBuilder:
         self.major, self.minor = uv_version()
 
     def write(self, name: str, version: str, *, body: str = "", dependencies=(), directory=None) -> Path:
-        module = name.replace("-", "_")
+        module = re.sub(r"[-_.]+", "_", name).lower()
         project = directory or self.root / f"{name}-{version}-{hashlib.sha1(body.encode()).hexdigest()[:8]}"
         (project / "src" / module).mkdir(parents=True, exist_ok=True)
         deps = ", ".join(f'"{dep}"' for dep in dependencies)
@@ -110,9 +111,9 @@ class ProjectBuilder:
         dist = project / "dist"
         run([find_uv_bin(), "build", "--offline", "--no-config", "--python", sys.executable,
              "--out-dir", dist, project], cwd=project, env=client_env(UV_OFFLINE="1"))
-        module = name.replace("-", "_")
-        return Built(name, version, wheel=dist / f"{module}-{version}-py3-none-any.whl",
-                     sdist=dist / f"{module}-{version}.tar.gz")
+        (wheel,) = dist.glob("*.whl")
+        (sdist,) = dist.glob("*.tar.gz")
+        return Built(name, version, wheel=wheel, sdist=sdist)
 
 
 def make_doc_zip(path: Path, pages: dict) -> Path:

@@ -135,7 +135,7 @@ def build_config(tx, app, index: str, config: dict, old: dict | None = None, ide
         if tx.get(keys.index(user, name)) is None:
             raise BadRequest(f"base index '{base}' does not exist")
     _check_no_cycle(tx, index, new.get("bases", ()))
-    app.hook.satchel_validate_indexconfig(tx=tx, index=index, old=old, new=new, identity=identity)
+    app.hook.satchel_validate_indexconfig(app=app, tx=tx, index=index, old=old, new=new, identity=identity)
     return new
 
 

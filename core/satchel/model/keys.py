@@ -74,8 +74,13 @@ def tombstone(relpath: str) -> str:
     return f"tombstones/{relpath}"
 
 
+def index_state(stage_name: str, name: str) -> str:
+    """A plugin's own per-index record (e.g. a mirror's upstream project list); deleted with the index."""
+    return f"indexstate/{stage_name}/{name}"
+
+
 # kinds of keys that live below "<kind>/<user>/<index>/": deleting an index deletes them all
-INDEX_SCOPED_KINDS = ("projects", "links", "versions", "files", "attachments", "tombstones")
+INDEX_SCOPED_KINDS = ("projects", "links", "versions", "files", "attachments", "tombstones", "indexstate")
 
 
 def index_scoped_prefixes(stage_name: str) -> list[str]:

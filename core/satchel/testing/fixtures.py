@@ -11,6 +11,7 @@ from webtest import TestApp
 
 from satchel.app import create_app
 from satchel.model import indexes, projects, users
+from satchel.testing.fake_upstream import fake_upstream  # noqa: F401  (a fixture, exported)
 from satchel.testing.server import ServerProcess
 
 

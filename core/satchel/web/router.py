@@ -71,9 +71,12 @@ class Router:
             if method not in route.methods:
                 continue
             method_matched = True
-            if route.predicate is not None and not route.predicate(request):
-                continue
-            return route, {k: v for k, v in found.groupdict().items() if v is not None}
+            matchdict = {k: v for k, v in found.groupdict().items() if v is not None}
+            if route.predicate is not None:
+                request.matchdict = matchdict  # predicates may look at the path's parts
+                if not route.predicate(request):
+                    continue
+            return route, matchdict
         if path_matched and not method_matched:
             raise MethodNotAllowed(f"method {method} not allowed on {path}")
         raise NotFound(f"no resource at {path}")

@@ -1,0 +1,119 @@
+"""The PyPI mirror: the ``mirror`` index type, ``root/pypi``, cached files, offline serving."""
+
+from pypi_simple import PYPI_SIMPLE_ENDPOINT
+
+from satchel.commands import Command
+from satchel.errors import Forbidden
+from satchel.model.indexes import IndexType, create_index, require_stage, resolution_order
+from satchel.names import normalize_project
+from satchel.plugin import hookimpl, hookspec
+from satchel.web.responses import redirect
+
+from satchel_mirror import files
+from satchel_mirror.config import MIRROR_DEFAULTS, MIRROR_OPTIONAL, normalize_mirror_config, public_mirror_config
+from satchel_mirror.prune import prune_command
+from satchel_mirror.runtime import runtime
+from satchel_mirror.stage import MirrorStage
+
+__version__ = "0.1.0"
+
+UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
+
+
+class MirrorSpecs:
+    @hookspec(firstresult=True)
+    def satchel_mirror_upstream_auth(self, stage, url):
+        """Return an ``Authorization`` header value for requests to the upstream ``url`` of ``stage``,
+        or None (credentials in ``mirror_url`` are used then)."""
+
+
+@hookimpl
+def satchel_add_hookspecs(pluginmanager):
+    pluginmanager.add_hookspecs(MirrorSpecs)
+
+
+@hookimpl
+def satchel_add_options(parser):
+    parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS",
+                      help="re-check upstream project pages after this long (default 1800; per index: "
+                           "mirror_cache_expiry)")
+    parser.add_option("request-timeout", default=5.0, type=float, metavar="SECONDS",
+                      help="wait this long for upstream before serving cached data (default 5)")
+    parser.add_option("offline-mode", flag=True, default=False,
+                      help="never contact upstream; serve only what is cached")
+    parser.add_option("mirror-admins", default=None, metavar="SPEC",
+                      help="users and :groups besides root who may create mirror indexes or change a "
+                           "mirror_url (the server fetches whatever URL a mirror names)")
+
+
+@hookimpl
+def satchel_add_commands(commands):
+    commands.add("mirror-prune", Command(
+        "delete cached mirror files not requested for DAYS days (optionally of one USER/INDEX)",
+        prune_command, arguments=("days", "index")))
+
+
+@hookimpl
+def satchel_index_types(index_types):
+    index_types.add("mirror", IndexType(
+        "mirror", MirrorStage, defaults=MIRROR_DEFAULTS, optional=MIRROR_OPTIONAL, is_mirror=True,
+        normalize=normalize_mirror_config, public_config=public_mirror_config))
+
+
+@hookimpl
+def satchel_init_serverdir(app, tx):
+    if app.config.get("no_root_pypi"):
+        return
+    create_index(tx, app, "root", "pypi", {
+        "type": "mirror", "volatile": False, "title": "PyPI", "mirror_url": PYPI_SIMPLE_ENDPOINT})
+
+
+def _mirror_admin(identity, config) -> bool:
+    if identity.username == "root":
+        return True
+    allowed = {item.strip() for item in (config.get("mirror_admins") or "").split(",") if item.strip()}
+    mine = {identity.username} | {g if g.startswith(":") else f":{g}" for g in identity.groups}
+    return bool(allowed & mine)
+
+
+@hookimpl
+def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+    if new.get("type") != "mirror" or identity is None:
+        return
+    changes_url = old is None or old.get("mirror_url") != new.get("mirror_url")
+    if changes_url and not _mirror_admin(identity, app.config):
+        raise Forbidden("only root (or --mirror-admins) may create a mirror index or change its mirror_url")
+
+
+def refresh(request):
+    """``POST /U/I/+simple/P/refresh``: re-check P upstream in every mirror of the resolution order."""
+    match = request.matchdict
+    stage = require_stage(request.tx, request.app, match["user"], match["index"])
+    project = normalize_project(match["project"])
+    for current in resolution_order(request.tx, request.app, stage):
+        if current.is_mirror:
+            current.state.forget(project)
+    return redirect(f"{request.path_prefix}/{stage.name}/+simple/{project}/")
+
+
+@hookimpl
+def satchel_add_routes(router):
+    router.add("mirror_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", files.serve_mirror_file,
+               predicate=files.is_mirror_request, permission="pkg_read", before="file")
+    router.add("mirror_refresh", UI + r"/\+simple/(?P<project>[^/]+)/refresh", refresh, methods=("POST",))
+
+
+@hookimpl
+def satchel_status_info(app):
+    states = runtime(app).states
+    return {"mirrors": {name: state.stats.as_dict() for name, state in sorted(states.items())}}
+
+
+@hookimpl
+def satchel_stage_deleted(app, index):
+    runtime(app).states.pop(index, None)
+
+
+@hookimpl
+def satchel_shutdown(app):
+    runtime(app).close()

@@ -1,0 +1,75 @@
+"""Turn an upstream project page (parsed by pypi-simple) into satchel's project record."""
+
+import re
+
+from pypi_simple import DistributionPackage, ProjectPage
+from pypi_simple.errors import UnparsableFilenameError
+from pypi_simple.filenames import parse_filename
+
+from satchel.names import normalize_project
+
+from satchel_mirror.config import split_credentials
+
+_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
+
+
+def _version_of(package: DistributionPackage) -> str | None:
+    if package.version:
+        return package.version
+    try:
+        return parse_filename(package.filename)[1]
+    except UnparsableFilenameError:
+        return None
+
+
+def file_path(stage_name: str, package: DistributionPackage, url: str) -> str | None:
+    """Where the file is served here: by upstream sha256 under ``+f``, else under ``+e``."""
+    filename = package.filename
+    if "/" in filename or "\\" in filename or filename in ("", ".", ".."):
+        return None
+    sha256 = (package.digests or {}).get("sha256")
+    if sha256 and re.fullmatch(r"[0-9a-f]{64}", sha256):
+        return f"{stage_name}/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"
+    directory = url.split("://", 1)[-1].rsplit("/", 1)[0]
+    return f"{stage_name}/+e/{_UNSAFE.sub('_', directory)}/{filename}"
+
+
+def link_record(stage_name: str, package: DistributionPackage) -> dict | None:
+    url, _ = split_credentials(package.url.split("#", 1)[0])
+    path = file_path(stage_name, package, url)
+    if path is None:
+        return None
+    digests = {k: v for k, v in (package.digests or {}).items() if k == "sha256"}
+    metadata = None
+    if package.has_metadata:
+        sha = (package.metadata_digests or {}).get("sha256")
+        metadata = {"sha256": sha} if sha else True
+    yanked = (package.yanked_reason or True) if package.is_yanked else False
+    record = {
+        "filename": package.filename, "path": path, "url": url, "hashes": digests,
+        "version": _version_of(package), "requires_python": package.requires_python,
+        "yanked": yanked, "core_metadata": metadata, "size": package.size,
+        "upload_time": package.upload_time.strftime("%Y-%m-%dT%H:%M:%SZ") if package.upload_time else None,
+    }
+    if package.provenance_url:
+        record["provenance"] = package.provenance_url
+    return record
+
+
+def project_record(stage_name: str, project: str, page: ProjectPage) -> dict:
+    files = []
+    seen: set[str] = set()
+    for package in page.packages:
+        if normalize_project(package.project or project) != project and package.project:
+            continue  # another project's file listed on this page
+        link = link_record(stage_name, package)
+        if link is None or link["filename"] in seen:
+            continue
+        seen.add(link["filename"])
+        files.append(link)
+    versions = list(page.versions) if page.versions else sorted(
+        {link["version"] for link in files if link["version"]})
+    record = {"name": project, "versions": versions, "files": files}
+    if page.status is not None:
+        record["status"] = {"status": page.status.value, "reason": page.status_reason}
+    return record

@@ -1,0 +1,37 @@
+"""The ``mirror`` index type's Stage: project data comes from upstream, cached in storage."""
+
+from satchel.model import keys
+from satchel.model.indexes import Stage
+
+from satchel_mirror import names
+from satchel_mirror.runtime import mirror_state
+
+
+class MirrorStage(Stage):
+    """Project pages fetched from ``mirror_url``; in offline mode only what is cached locally."""
+
+    @property
+    def state(self):
+        return mirror_state(self.app, self.name)
+
+    def _offline(self) -> bool:
+        return bool(self.app.config.get("offline_mode"))
+
+    def get_project(self, tx, project: str) -> dict | None:
+        record, _ = self.state.project(self, tx, project)
+        if record is None:
+            return None
+        if self._offline():
+            cached = [link for link in record["files"] if tx.get(keys.file(link["path"])) is not None]
+            return {**record, "files": cached}
+        return record
+
+    def project_serial(self, tx, project: str) -> int:
+        _, serial = self.state.project(self, tx, project)
+        return serial
+
+    def list_projects(self, tx):
+        """Upstream names, streamed from the stored list (refreshed in the background)."""
+        if self.config.get("mirror_no_project_list") or self._offline():
+            return super().list_projects(tx)
+        return names.project_names(self, tx)
