@@ -7,7 +7,6 @@ from tqdm import tqdm
 
 from satchel.app import App
 from satchel.errors import ConfigError
-from satchel.model import keys
 from satchel.model.indexes import list_stages
 from satchel.model.users import list_usernames
 

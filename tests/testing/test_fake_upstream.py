@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pypi_simple
 import pytest
 import requests
-from satchel.testing import fake_upstream as fake_upstream_module
 from satchel.testing.fake_upstream import JSON_V1, FakeUpstream
 from satchel.testing.fixtures import make_wheel
 
