@@ -57,6 +57,21 @@ class FileBlobStore:
             raise
         return BlobInfo(digest.hexdigest(), size)
 
+    def link_file(self, source: Path, sha256: str) -> bool:
+        """Hard-link an already verified file into place; False when the filesystem can't."""
+        target = self.path_for(sha256)
+        if target.exists():
+            return True
+        try:
+            _make_dirs(self.root, target.parent)
+            os.link(source, target)
+        except FileExistsError:
+            return True
+        except OSError:
+            return False
+        _fsync_dir(target.parent)
+        return True
+
     def put_bytes(self, data: bytes) -> BlobInfo:
         return self.put([data])
 

@@ -28,6 +28,29 @@ def _timestamp(value: str | None):
             return None
 
 
+def _content_type(filename: str) -> str:
+    if filename.endswith(".metadata"):
+        return "application/octet-stream"
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _accel_redirect(request, blobs, sha256: str) -> str | None:
+    """Behind nginx (which sends ``X-Satchel-Accel: /internal-prefix/``), let it send the file."""
+    prefix = request.headers.get("X-Satchel-Accel")
+    if not prefix or not prefix.startswith("/") or blobs.path(sha256) is None:
+        return None
+    return f"{prefix.rstrip('/')}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def _accel_response(location: str, entry: dict, filename: str) -> Response:
+    response = Response()
+    response.headers["X-Accel-Redirect"] = location
+    response.headers["Content-Type"] = _content_type(filename)
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.last_modified = _timestamp(entry.get("last_modified"))
+    return response
+
+
 def lookup_file(tx, relpath: str) -> tuple[dict, str, str]:
     """``(entry, blob sha256, filename)`` for a stored file or its ``.metadata`` sibling."""
     entry = tx.get(keys.file(relpath))
@@ -59,6 +82,9 @@ def file_response(request, entry: dict, sha256: str, filename: str) -> Response:
             meta["url"] = entry["url"]
         return json_response(meta, "releasefilemeta")
     blobs = request.app.storage.blobs
+    accel = _accel_redirect(request, blobs, sha256)
+    if accel is not None:
+        return _accel_response(accel, entry, filename)
     try:
         handle = blobs.open(sha256)
     except FileNotFoundError:
@@ -68,8 +94,7 @@ def file_response(request, entry: dict, sha256: str, filename: str) -> Response:
         handle.seek(0, 2)
         size = handle.tell()
         handle.seek(0)
-    content_type = "application/octet-stream" if filename.endswith(".metadata") \
-        else (mimetypes.guess_type(filename)[0] or "application/octet-stream")
+    content_type = _content_type(filename)
     wrapper = request.environ.get("wsgi.file_wrapper")
     zero_copy = wrapper is not None and "Range" not in request.headers \
         and "If-None-Match" not in request.headers and "If-Modified-Since" not in request.headers

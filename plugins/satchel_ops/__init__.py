@@ -1,0 +1,110 @@
+"""Operations: ``satchel export``, ``satchel import`` (own dumps and devpi's), ``satchel fsck``."""
+
+import json
+import sys
+from pathlib import Path
+
+from satchel.app import App
+from satchel.commands import Command
+from satchel.errors import ConfigError
+from satchel.model import keys, users
+from satchel.plugin import hookimpl
+
+from satchel_ops import dump, fsck
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def satchel_add_options(parser):
+    parser.add_option("include-mirrored-files", flag=True, default=False,
+                      help="export: include files cached from mirrors")
+    parser.add_option("hard-links", flag=True, default=False,
+                      help="export/import: hard-link files instead of copying where the filesystem allows")
+    parser.add_option("from-devpi", flag=True, default=False, help="import: DIR is a devpi-export dump")
+    parser.add_option("force-import", flag=True, default=False,
+                      help="import into a serverdir that already holds data (records of the same name are replaced)")
+    parser.add_option("no-checksum", flag=True, default=False, help="fsck: only check that files exist")
+    parser.add_option("repair", flag=True, default=False,
+                      help="fsck: refetch damaged mirror files, forget unrecoverable ones, delete orphans")
+
+
+@hookimpl
+def satchel_add_commands(commands):
+    commands.add("export", Command("dump all data into DIR (absent or empty)", export_command, ("dir",)))
+    commands.add("import", Command("load a dump (satchel's, or devpi's with --from-devpi) into the serverdir",
+                                   import_command, ("dir",)))
+    commands.add("fsck", Command("check stored files against their sha256 and references", fsck_command))
+
+
+def _dir(config) -> Path:
+    if not config.get("dir"):
+        raise ConfigError("name the dump directory: satchel export|import DIR")
+    return Path(config.dir)
+
+
+def export_command(config, pluginmanager) -> int:
+    target = _dir(config)
+    with App(config, pluginmanager) as app:
+        if not app.is_initialized():
+            raise ConfigError(f"serverdir {config.serverdir} holds no satchel data")
+        counts = dump.export(app, target, include_mirrored_files=config.get("include_mirrored_files"),
+                             hard_links=config.get("hard_links"))
+    print(f"exported {counts['records']} records and {counts['files']} files "
+          f"({counts['bytes']} bytes) to {target}", file=sys.stderr)
+    return 0
+
+
+def import_command(config, pluginmanager) -> int:
+    source = _dir(config)
+    if config.get("from_devpi"):
+        from_devpi = _devpi_importer()
+        parsed = from_devpi.validate_devpi_dump(source)
+    else:
+        parsed = dump.validate(source)
+    with App(config, pluginmanager) as app:
+        if app.is_initialized() and not config.get("force_import") and not _only_fresh_root(app):
+            raise ConfigError(f"serverdir {config.serverdir} already holds data; import into an empty "
+                              "serverdir or pass --force-import")
+        if config.get("from_devpi"):
+            counts = from_devpi.import_devpi_dump(app, parsed)
+        else:
+            counts = dump.load(app, parsed, hard_links=config.get("hard_links"))
+        if not app.is_initialized() or _missing_root(app):
+            with app.storage.write() as tx:
+                users.create_user(tx, "root", password="")
+    print(f"imported {json.dumps(counts)} from {source}", file=sys.stderr)
+    return 0
+
+
+def _devpi_importer():
+    import importlib
+
+    return importlib.import_module("satchel_ops.devpi_import")
+
+
+def _only_fresh_root(app) -> bool:
+    """A serverdir that `serve` initialized but nobody used: only root and its initial data."""
+    with app.storage.read() as tx:
+        return users.list_usernames(tx) == ["root"] and not tx.keys("projects/") and not tx.keys("links/")
+
+
+def _missing_root(app) -> bool:
+    with app.storage.read() as tx:
+        return tx.get(keys.user("root")) is None
+
+
+def fsck_command(config, pluginmanager) -> int:
+    serverdir = config.serverdir
+    if (config.get("storage") or "sqlite").startswith("sqlite"):
+        if not (serverdir / "satchel.sqlite").exists():
+            hint = " (it looks like devpi-server's: devpi-export it, then satchel import --from-devpi)" \
+                if (serverdir / ".sqlite").exists() or (serverdir / ".serverversion").exists() else ""
+            raise ConfigError(f"{serverdir} is not a satchel serverdir{hint}")
+    with App(config, pluginmanager) as app:
+        report, bad = fsck.check(app, checksum=not config.get("no_checksum"))
+        if config.get("repair"):
+            fsck.repair(app, report, bad)
+    for line in fsck.describe(report):
+        print(line)
+    return 1 if report.problems else 0

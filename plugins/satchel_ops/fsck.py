@@ -1,0 +1,106 @@
+"""``satchel fsck``: every referenced file exists (and matches its sha256); orphans; repairs."""
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+import requests
+
+from satchel.progress import progress
+
+from satchel_ops.blobrefs import blob_refs
+
+log = logging.getLogger(__name__)
+CHUNK = 1 << 20
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (record key, sha256)
+    corrupt: list[tuple[str, str]] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    removed_orphans: int = 0
+
+    @property
+    def problems(self) -> int:
+        return len(self.missing) + len(self.corrupt) + len(self.orphans) - len(self.repaired) \
+            - self.removed_orphans
+
+
+def _matches(blobs, sha256: str) -> bool:
+    digest = hashlib.sha256()
+    with blobs.open(sha256) as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest() == sha256
+
+
+def check(app, checksum: bool = True) -> tuple[Report, dict[str, dict]]:
+    """Look at every reference; returns the report and the records of bad files (for repair)."""
+    blobs = app.storage.blobs
+    report = Report()
+    referenced: set[str] = set()
+    bad_records: dict[str, dict] = {}
+    with app.storage.read() as tx:
+        records = [(key, value) for key, value in tx.items("") if any(True for _ in blob_refs(key, value))]
+    for key, value in progress(records, total=len(records), desc="checking files", unit="file"):
+        for sha256 in blob_refs(key, value):
+            referenced.add(sha256)
+            report.checked += 1
+            if not blobs.exists(sha256):
+                report.missing.append((key, sha256))
+                bad_records[key] = value
+            elif checksum and not _matches(blobs, sha256):
+                report.corrupt.append((key, sha256))
+                bad_records[key] = value
+    report.orphans = [sha256 for sha256 in blobs if sha256 not in referenced]
+    return report, bad_records
+
+
+def repair(app, report: Report, bad_records: dict[str, dict]) -> None:
+    """Refetch mirror files from their upstream URL (or forget them); delete orphan blobs."""
+    blobs = app.storage.blobs
+    for key, value in bad_records.items():
+        url = value.get("url")
+        if not url or not key.startswith("files/"):
+            continue  # an uploaded file can't be refetched: reported, kept
+        if _refetch(app, url, value.get("sha256")):
+            report.repaired.append(key)
+            continue
+        with app.storage.write() as tx:
+            tx.delete(key)  # the next request fetches it again
+        report.repaired.append(key)
+    for sha256 in report.orphans:
+        blobs.delete(sha256)
+        report.removed_orphans += 1
+
+
+def _refetch(app, url: str, sha256: str | None) -> bool:
+    try:
+        with requests.get(url, stream=True, timeout=30) as response:
+            if response.status_code != 200:
+                return False
+            if sha256:
+                # a corrupt blob would otherwise stay: put() keeps an existing file of that name
+                app.storage.blobs.delete(sha256)
+            blob = app.storage.blobs.put(response.iter_content(CHUNK))
+    except requests.RequestException as exc:
+        log.warning("refetching %s failed: %s", url, exc)
+        return False
+    if sha256 and blob.sha256 != sha256:
+        app.storage.blobs.delete(blob.sha256)
+        return False
+    return True
+
+
+def describe(report: Report) -> list[str]:
+    lines = [f"checked {report.checked} file references"]
+    lines += [f"MISSING {sha} (referenced by {key})" for key, sha in report.missing]
+    lines += [f"CORRUPT {sha} (referenced by {key})" for key, sha in report.corrupt]
+    lines += [f"ORPHAN {sha}" for sha in report.orphans]
+    lines += [f"repaired {key}" for key in report.repaired]
+    if report.removed_orphans:
+        lines.append(f"removed {report.removed_orphans} orphan files")
+    return lines
