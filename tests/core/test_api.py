@@ -148,3 +148,15 @@ def test_file_metadata_json_and_core_metadata(testapp, dev):
 def test_unknown_file_is_404(testapp, dev):
     response = testapp.get("/alice/dev/+f/abc/def/x-1.0.tar.gz", headers=JSON, status=404)
     assert response.json["message"] == "no such file"
+
+
+def test_x_accel_redirect_behind_nginx(testapp, dev, app):
+    link = dev.file("alice/dev", "hello-pkg", "1.0")
+    sha256 = link["hashes"]["sha256"]
+    response = testapp.get("/" + link["path"], headers={"X-Satchel-Accel": "/+blobs-internal/"})
+    if app.storage.blobs.path(sha256) is None:  # blobs that are not files: sent by satchel itself
+        assert "X-Accel-Redirect" not in response.headers and response.body
+        return
+    assert response.headers["X-Accel-Redirect"] == f"/+blobs-internal/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    assert response.body == b""
+    assert response.headers["Cache-Control"] == "max-age=365000000, immutable, public"
