@@ -2,6 +2,8 @@
 
 import json
 import os
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -78,7 +80,7 @@ class App:
         self.router = Router()
         add_core_routes(self.router)
         self.hook.satchel_add_routes(router=self.router)
-        stack = MiddlewareStack()
+        stack = MiddlewareStack(self)
         self.hook.satchel_add_middleware(stack=stack)
         self.wsgi = stack.wrap(WSGIApplication(self))
         self.page_cache = PageCache()
@@ -86,6 +88,29 @@ class App:
         self.events = EventDispatcher(self, cursor)
         self.storage.add_commit_listener(self.events.notify)
         self._started = False
+        # set by a replication plugin: this node only imports the primary's changes
+        self.primary_url: str | None = None
+        self._serial_changed = threading.Condition()
+        self.storage.add_commit_listener(self._notify_serial)
+
+    def _notify_serial(self, serial: int, changes: dict) -> None:
+        with self._serial_changed:
+            self._serial_changed.notify_all()
+
+    def wait_for_serial(self, serial: int, timeout: float) -> bool:
+        """Block until ``serial`` is committed here (e.g. imported from a primary); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._serial_changed:
+            while self.storage.last_serial() < serial:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._serial_changed.wait(remaining)
+        return True
+
+    def initializes_locally(self) -> bool:
+        """False when a plugin brings the data from elsewhere (a replica follows its primary)."""
+        return self.hook.satchel_initialize_locally(app=self) is not False
 
     def is_initialized(self) -> bool:
         return self.storage.last_serial() >= 0
@@ -129,6 +154,6 @@ def create_app(options: dict | None = None, *, pluginmanager=None, disable_plugi
     config = resolve(parser.options, dict(options or {}), environ={})
     pm.hook.satchel_configure(config=config)
     app = App(config, pm)
-    if initialize and not app.is_initialized():
+    if initialize and not app.is_initialized() and app.initializes_locally():
         app.initialize(root_password=config.get("root_passwd"))
     return app

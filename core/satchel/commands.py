@@ -52,7 +52,7 @@ def satchel_add_commands(commands):
 def serve(config: Config, pluginmanager) -> int:
     app = App(config, pluginmanager)
     try:
-        if not app.is_initialized():
+        if not app.is_initialized() and app.initializes_locally():
             app.initialize(root_password=config.root_passwd)
         try:
             server = waitress.create_server(
@@ -81,6 +81,9 @@ def _raise_keyboard_interrupt(signum, frame):
 
 def init(config: Config, pluginmanager) -> int:
     with App(config, pluginmanager) as app:
+        if not app.initializes_locally():
+            print(f"prepared {config.serverdir}; its data comes from elsewhere", file=sys.stderr)
+            return 0
         app.initialize(root_password=config.root_passwd)
     print(f"initialized {config.serverdir}", file=sys.stderr)
     return 0

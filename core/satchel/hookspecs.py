@@ -78,6 +78,14 @@ def satchel_validate_indexconfig(app, tx, index, old, new, identity):
     """
 
 
+@hookspec(firstresult=True)
+def satchel_initialize_locally(app):
+    """Return False when this node gets its data from elsewhere (a replica from its primary).
+
+    Then ``serve`` and ``init`` don't create root and initial data; None or True: initialize as usual.
+    """
+
+
 @hookspec
 def satchel_init_serverdir(app, tx):
     """Create initial data in a fresh serverdir (the mirror plugin creates root/pypi).

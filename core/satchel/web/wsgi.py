@@ -137,9 +137,10 @@ class WSGIApplication:
 
 
 class MiddlewareStack:
-    """What ``satchel_add_middleware(stack)`` receives: ordered WSGI wrappers."""
+    """What ``satchel_add_middleware(stack)`` receives: ordered WSGI wrappers; ``stack.app`` is the App."""
 
-    def __init__(self):
+    def __init__(self, app=None):
+        self.app = app
         self._entries: list[tuple[int, str, object]] = []
 
     def add(self, name: str, factory, order: int = 100) -> None:

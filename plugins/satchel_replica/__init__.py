@@ -1,0 +1,101 @@
+"""Replication: a primary serves its changelog and blobs; replicas follow, copy files, relay writes."""
+
+import sys
+
+from satchel.commands import Command
+from satchel.errors import ConfigError
+from satchel.plugin import hookimpl, hookspec
+
+from satchel_replica import changelog, fileview
+from satchel_replica.node import ROLES, load_state, state_path
+from satchel_replica.proxy import WriteProxy
+from satchel_replica.replication import Replication
+
+__version__ = "0.1.0"
+UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
+
+
+class ReplicaSpecs:
+    @hookspec
+    def satchel_on_replicated_file(self, app, sha256):
+        """A replica finished copying the blob ``sha256`` from its primary (or a search path)."""
+
+
+@hookimpl
+def satchel_add_hookspecs(pluginmanager):
+    pluginmanager.add_hookspecs(ReplicaSpecs)
+
+
+@hookimpl
+def satchel_add_options(parser):
+    parser.add_option("role", default="auto", choices=ROLES,
+                      help="standalone, primary (serves replication), replica, or auto (replica when a "
+                           "primary URL is known)")
+    parser.add_option("primary-url", default=None, metavar="URL", help="follow the primary at URL (a replica)")
+    parser.add_option("file-replication-threads", default=5, type=int, help="replica: threads copying files")
+    parser.add_option("replica-file-search-path", default=None, metavar="DIRS",
+                      help="replica: comma-separated directories to reuse files from (by sha256)")
+    parser.add_option("proxy-timeout", default=30.0, type=float, metavar="SECONDS",
+                      help="replica: wait this long for the primary when relaying a write")
+
+
+@hookimpl
+def satchel_add_commands(commands):
+    commands.add("promote", Command("turn this replica's serverdir into a primary (the old primary is gone)",
+                                    promote))
+
+
+def replication(app) -> Replication:
+    found = app.stash.get("satchel_replica")
+    if found is None:
+        found = app.stash["satchel_replica"] = Replication(app)
+        app.primary_url = found.primary_url
+    return found
+
+
+@hookimpl
+def satchel_initialize_locally(app):
+    return False if replication(app).role == "replica" else None
+
+
+@hookimpl(trylast=True)
+def satchel_add_routes(router):
+    names = {name for name, _, _ in router.table()}
+    router.add("replica_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", fileview.serve,
+               predicate=fileview.is_replica, permission="pkg_read",
+               before="mirror_file" if "mirror_file" in names else "file")
+    router.add("changelog_entry", r"/\+changelog/(?P<serial>\d+)", changelog.single_entry)
+    router.add("changelog_stream", r"/\+changelog/(?P<serial>\d+)-", changelog.entries_from)
+    router.add("replica_blob", r"/\+replica/blob/(?P<sha256>[0-9a-f]+)", changelog.blob)
+
+
+@hookimpl
+def satchel_add_middleware(stack):
+    state = replication(stack.app)
+    stack.add("replica-write-proxy", lambda wsgi_app: WriteProxy(wsgi_app, state), order=900)
+
+
+@hookimpl
+def satchel_startup(app):
+    replication(app).start()
+
+
+@hookimpl
+def satchel_shutdown(app):
+    replication(app).stop()
+
+
+@hookimpl
+def satchel_status_info(app):
+    return replication(app).status()
+
+
+def promote(config, pluginmanager) -> int:
+    state = load_state(config.serverdir)
+    if state is None:
+        raise ConfigError(f"{config.serverdir} is not a replica's serverdir")
+    path = state_path(config.serverdir)
+    path.rename(path.with_name(path.name + ".promoted"))
+    print(f"{config.serverdir} is no longer a replica of {state.get('primary_url')}; start it with "
+          "satchel serve --role primary", file=sys.stderr)
+    return 0

@@ -1,0 +1,47 @@
+"""Files on a replica: served locally once copied; fetched from the primary on demand before that."""
+
+from satchel.errors import NotFound, UpstreamError
+from satchel.model.indexes import require_stage
+from satchel.views.files import file_response, lookup_file
+
+
+def is_replica(request) -> bool:
+    replication = request.app.stash.get("satchel_replica")
+    return replication is not None and replication.role == "replica"
+
+
+def serve(request):
+    match = request.matchdict
+    require_stage(request.tx, request.app, match["user"], match["index"])
+    relpath = f"{match['user']}/{match['index']}/{match['kind']}/{match['relpath']}"
+    replication = request.app.stash["satchel_replica"]
+    try:
+        entry, sha256, filename = lookup_file(request.tx, relpath)
+    except NotFound:
+        entry = None
+    if entry is None:
+        # e.g. a mirror file the primary has not cached yet: it fetches it; the record follows
+        return _through_primary(request, replication, relpath)
+    if not request.app.storage.blobs.exists(sha256):
+        replication.files.fetch(sha256)
+    return file_response(request, entry, sha256, filename)
+
+
+def _through_primary(request, replication, relpath: str):
+    response = replication.session.get(f"{replication.primary_url}/{relpath}",
+                                       headers={"Accept": "application/json", **replication.headers()},
+                                       timeout=(5, 300))
+    if response.status_code == 404:
+        raise NotFound("no such file")
+    if response.status_code != 200:
+        raise UpstreamError(f"the primary answered {response.status_code} for {relpath}")
+    serial = response.headers.get("X-Devpi-Serial", "")
+    if serial.isdigit():
+        request.app.wait_for_serial(int(serial), 30)
+    with request.app.storage.read() as tx:
+        try:
+            entry, sha256, filename = lookup_file(tx, relpath)
+        except NotFound:
+            raise UpstreamError(f"{relpath} did not arrive from the primary in time") from None
+    replication.files.fetch(sha256)
+    return file_response(request, entry, sha256, filename)
