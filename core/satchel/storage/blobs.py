@@ -43,6 +43,8 @@ class FileBlobStore:
                     size += len(chunk)
                     tmp.write(chunk)
                 tmp.flush()
+                # readable by a proxy's worker user (nginx serves them via X-Accel-Redirect)
+                os.fchmod(tmp.fileno(), 0o644)
                 os.fsync(tmp.fileno())
             target = self.path_for(digest.hexdigest())
             if target.exists():

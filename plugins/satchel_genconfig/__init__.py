@@ -1,0 +1,15 @@
+"""``satchel gen-config [DIR]``: deployment files (nginx, systemd, supervisor, retention) for this server."""
+
+from satchel.commands import Command
+from satchel.plugin import hookimpl
+
+from satchel_genconfig.generate import gen_config
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def satchel_add_commands(commands):
+    commands.add("gen-config", Command(
+        "write nginx, systemd, supervisor and retention files for this server into DIR "
+        "(default: ./gen-config)", gen_config, arguments=("dir",)))
