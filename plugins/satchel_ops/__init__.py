@@ -9,8 +9,9 @@ from satchel.commands import Command
 from satchel.errors import ConfigError
 from satchel.model import keys, users
 from satchel.plugin import hookimpl
+from satchel.progress import progress
 
-from satchel_ops import dump, fsck
+from satchel_ops import devpi_import, dump, fsck
 
 __version__ = "0.1.0"
 
@@ -58,8 +59,7 @@ def export_command(config, pluginmanager) -> int:
 def import_command(config, pluginmanager) -> int:
     source = _dir(config)
     if config.get("from_devpi"):
-        from_devpi = _devpi_importer()
-        parsed = from_devpi.validate_devpi_dump(source)
+        parsed = devpi_import.validate_devpi_dump(source, progress=progress)
     else:
         parsed = dump.validate(source)
     with App(config, pluginmanager) as app:
@@ -67,7 +67,7 @@ def import_command(config, pluginmanager) -> int:
             raise ConfigError(f"serverdir {config.serverdir} already holds data; import into an empty "
                               "serverdir or pass --force-import")
         if config.get("from_devpi"):
-            counts = from_devpi.import_devpi_dump(app, parsed)
+            counts = devpi_import.import_devpi_dump(app, parsed, progress=progress)
         else:
             counts = dump.load(app, parsed, hard_links=config.get("hard_links"))
         if not app.is_initialized() or _missing_root(app):
@@ -75,12 +75,6 @@ def import_command(config, pluginmanager) -> int:
                 users.create_user(tx, "root", password="")
     print(f"imported {json.dumps(counts)} from {source}", file=sys.stderr)
     return 0
-
-
-def _devpi_importer():
-    import importlib
-
-    return importlib.import_module("satchel_ops.devpi_import")
 
 
 def _only_fresh_root(app) -> bool:

@@ -42,8 +42,8 @@ def client_env(**extra) -> dict:
 
 
 def run(command, *, cwd, env=None, timeout=180, check=True) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, cwd=cwd,
-                            env=env or client_env(), timeout=timeout, stdin=subprocess.DEVNULL)
+    result = subprocess.run([str(part) for part in command], check=False, capture_output=True, text=True,
+                            cwd=cwd, env=env or client_env(), timeout=timeout, stdin=subprocess.DEVNULL)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, command))} failed ({result.returncode}):\n"
                              f"{result.stdout}\n{result.stderr}")
@@ -88,12 +88,20 @@ class ProjectBuilder:
     def __init__(self, root: Path):
         self.root = root
         self.major, self.minor = uv_version()
+        self.count = 0
 
-    def write(self, name: str, version: str, *, body: str = "", dependencies=(), directory=None) -> Path:
+    def write(self, name: str, version: str, *, body: str = "", dependencies=(), readme: str | None = None,
+              data: dict | None = None) -> Path:
+        """``data``: extra files of the package, ``{relative path: bytes}``; ``readme``: README.md text."""
         module = re.sub(r"[-_.]+", "_", name).lower()
-        project = directory or self.root / f"{name}-{version}-{hashlib.sha1(body.encode()).hexdigest()[:8]}"
+        self.count += 1
+        project = self.root / f"{module}-{self.count}"
         (project / "src" / module).mkdir(parents=True, exist_ok=True)
+        for relpath, content in (data or {}).items():
+            (project / "src" / module / relpath).write_bytes(content)
         deps = ", ".join(f'"{dep}"' for dep in dependencies)
+        if readme is not None:
+            (project / "README.md").write_text(readme, encoding="utf-8")
         (project / "pyproject.toml").write_text(
             "[build-system]\n"
             f'requires = ["uv_build>={self.major}.{self.minor},<{self.major}.{self.minor + 1}"]\n'
@@ -102,12 +110,14 @@ class ProjectBuilder:
             f'name = "{name}"\nversion = "{version}"\n'
             f'description = "{name}, a test project for satchel"\n'
             'requires-python = ">=3.8"\n'
-            f"dependencies = [{deps}]\n")
+            f"dependencies = [{deps}]\n"
+            + ('readme = "README.md"\n' if readme is not None else ""))
         (project / "src" / module / "__init__.py").write_text(f"VERSION = {version!r}\n{body}\n")
         return project
 
-    def build(self, name: str, version: str, *, body: str = "", dependencies=()) -> Built:
-        project = self.write(name, version, body=body, dependencies=dependencies)
+    def build(self, name: str, version: str, **options) -> Built:
+        """Options as for ``write``; each call builds in a fresh directory."""
+        project = self.write(name, version, **options)
         dist = project / "dist"
         run([find_uv_bin(), "build", "--offline", "--no-config", "--python", sys.executable,
              "--out-dir", dist, project], cwd=project, env=client_env(UV_OFFLINE="1"))
@@ -160,7 +170,8 @@ class Api:
         return response.json()
 
     def create_user(self, name, password):
-        response = self.session.put(f"{self.url}/{name}", json={"password": password}, headers=JSON, timeout=30)
+        response = self.session.put(f"{self.url}/{name}", json={"password": password}, headers=JSON,
+                                    timeout=30)
         assert response.status_code == 201, response.text
 
     def create_index(self, user, password, name, **config):

@@ -1,4 +1,5 @@
-"""devpi-client 7 against ``satchel serve``: upload (wheel, sdist, docs), list, getjson, remove, push, install, test.
+"""devpi-client 7 against ``satchel serve``: upload (wheel, sdist, docs), list, getjson, remove, push,
+install, test.
 
 One server and one logged-in client per module. The tests run in file order and build on each other the way
 a user's session would: everything is uploaded by the module fixture, ``test_remove`` then removes 1.0 and
@@ -39,6 +40,7 @@ def world(tmp_path_factory, project_builder, e2e):
     releases = {version: project_builder.build("hello-pkg", version) for version in ("1.0", "1.1")}
     doczip = e2e.make_doc_zip(root / "hello-pkg-1.1.doc.zip", DOC_PAGES)
     server = ServerProcess(root / "server").start()
+    state = SimpleNamespace(server=server)  # test_restart replaces the server
     try:
         devpi = new_client(e2e, root / "clientdir", root)
         devpi("use", server.url)
@@ -49,10 +51,11 @@ def world(tmp_path_factory, project_builder, e2e):
         devpi("use", "alice/dev")
         uploads = [devpi("upload", *releases["1.0"].files).stdout,
                    devpi("upload", *releases["1.1"].files, doczip).stdout]
-        yield SimpleNamespace(server=server, devpi=devpi, api=e2e.Api(server.url), releases=releases,
-                              doczip=doczip, root=root, uploads=uploads)
+        state.__dict__.update(devpi=devpi, api=e2e.Api(server.url), releases=releases, doczip=doczip,
+                              root=root, uploads=uploads)
+        yield state
     finally:
-        server.stop()
+        state.server.stop()
 
 
 def links(verdata, rel="releasefile"):
@@ -80,7 +83,8 @@ def test_upload_stores_wheel_and_sdist_with_sha256(world, e2e):
             assert link["log"][0]["who"] == "alice"
             download = world.api.get(link["href"])
             assert download.status_code == 200
-            assert download.content == (release.wheel if filename.endswith(".whl") else release.sdist).read_bytes()
+            source = release.wheel if filename.endswith(".whl") else release.sdist
+            assert download.content == source.read_bytes()
 
     simple = world.api.simple("/alice/dev/+simple/hello-pkg/")
     files = {entry["filename"]: entry for entry in simple["files"]}
@@ -179,7 +183,8 @@ def test_push_to_non_volatile_index(world, e2e):
     assert sorted(entry["filename"] for entry in prod["files"]) == sorted(world.releases["1.1"].digests())
     assert world.api.json("/alice/prod")["projects"] == ["hello-pkg"]
     # the source is unchanged
-    assert sorted(links(world.api.json("/alice/dev/hello-pkg/1.1"))) == sorted(world.releases["1.1"].digests())
+    source = world.api.json("/alice/dev/hello-pkg/1.1")
+    assert sorted(links(source)) == sorted(world.releases["1.1"].digests())
 
 
 def test_push_without_docs_only_docs_and_to_external_index(world, e2e):
@@ -200,7 +205,8 @@ def test_push_without_docs_only_docs_and_to_external_index(world, e2e):
     # "pypi:REPO" from a .pypirc: the server uploads the release to that URL itself (here: back to itself)
     pypirc = world.root / "pypirc"
     pypirc.write_text(f"[distutils]\nindex-servers = external\n\n[external]\n"
-                      f"repository = {world.server.url}/alice/external/\nusername = alice\npassword = secret\n")
+                      f"repository = {world.server.url}/alice/external/\n"
+                      "username = alice\npassword = secret\n")
     pushed = devpi("push", "--pypirc", str(pypirc), "--register-project", "hello-pkg==1.1", "pypi:external")
     assert "200 register hello-pkg 1.1" in pushed.stdout
     assert pushed.stdout.count("200 upload ") == 2
@@ -208,9 +214,11 @@ def test_push_without_docs_only_docs_and_to_external_index(world, e2e):
     stored = links(verdata)
     assert {name: link["hash_spec"] for name, link in stored.items()} == {
         name: f"sha256={digest}" for name, digest in world.releases["1.1"].digests().items()}
-    assert all(link["log"][-1]["what"] == "upload" and link["log"][-1]["who"] == "alice" for link in stored.values())
+    assert all(link["log"][-1]["what"] == "upload" and link["log"][-1]["who"] == "alice"
+               for link in stored.values())
     assert verdata["summary"] == "hello-pkg, a test project for satchel"
-    assert world.api.get("/alice/external/hello-pkg/1.1/+doc/api/module.html").text == DOC_PAGES["api/module.html"]
+    page = world.api.get("/alice/external/hello-pkg/1.1/+doc/api/module.html")
+    assert page.text == DOC_PAGES["api/module.html"]
 
 
 def test_remove_file_and_whole_project(world, project_builder, e2e):
@@ -227,6 +235,11 @@ def test_remove_file_and_whole_project(world, project_builder, e2e):
     devpi("remove", "-y", "--index", "alice/scratch", wheel_href)
     assert world.api.get(wheel_href).status_code == 410
     assert sorted(links(world.api.json("/alice/scratch/gone-pkg/0.2"))) == [releases[1].sdist.name]
+
+    local = project_builder.build("gone-pkg", "0.3+local.1")  # a "+" in the DELETE /U/I/P/V path
+    devpi("upload", "--index", "alice/scratch", *local.files)
+    devpi("remove", "-y", "--index", "alice/scratch", "gone-pkg==0.3+local.1")
+    assert sorted(world.api.json("/alice/scratch/gone-pkg")) == ["0.1", "0.2"]
 
     all_hrefs = [link["href"] for version in ("0.1", "0.2")
                  for link in world.api.json(f"/alice/scratch/gone-pkg/{version}")["+links"]]
@@ -247,6 +260,16 @@ def test_doc_zip_without_version_goes_to_latest_release(world, e2e):
     assert links(world.api.json("/alice/docs/hello-pkg/1.1"), "doczip")
     assert not links(world.api.json("/alice/docs/hello-pkg/1.0"), "doczip")
 
+    # deleting the whole index takes its files along; alice/dev's copies of the same bytes stay
+    hrefs = [link["href"] for version in ("1.0", "1.1")
+             for link in world.api.json(f"/alice/docs/hello-pkg/{version}")["+links"]]
+    devpi("index", "-y", "--delete", "alice/docs")
+    assert world.api.get("/alice/docs", headers={"Accept": "application/json"}).status_code == 404
+    assert all(world.api.get(href).status_code in (404, 410) for href in hrefs)
+    assert world.api.get("/alice/docs/hello-pkg/1.1/+doc/index.html").status_code == 404
+    for link in world.api.json("/alice/dev/hello-pkg/1.1")["+links"]:
+        assert hashlib.sha256(world.api.get(link["href"]).content).hexdigest() == link["hashes"]["sha256"]
+
 
 def test_non_volatile_index_refuses_changes(world, project_builder):
     devpi = world.devpi
@@ -263,6 +286,26 @@ def test_non_volatile_index_refuses_changes(world, project_builder):
     refused = devpi("remove", "-y", "--index", "alice/prod", "hello-pkg==1.1", check=False)
     assert refused.returncode != 0 and "non-volatile" in refused.stdout + refused.stderr
     assert sorted(world.api.json("/alice/prod/hello-pkg")) == ["1.1"]
+
+    again = devpi("push", "hello-pkg==1.1", "alice/prod", check=False)  # devpi: 409 even for the same bytes
+    assert again.returncode != 0
+    assert "409" in again.stdout + again.stderr and "already exists in non-volatile index" in again.stdout
+
+    world.api.create_user("bob", "bobpw")
+    world.api.create_index("bob", "bobpw", "stage")
+    foreign = devpi("push", "hello-pkg==1.1", "bob/stage", check=False)
+    assert foreign.returncode != 0
+    assert "401" in foreign.stdout and "user 'alice' cannot upload to 'bob/stage'" in foreign.stdout
+    assert world.api.get("/bob/stage/hello-pkg", headers={"Accept": "application/json"}).status_code == 404
+
+    # --force removes from a non-volatile index; the same bytes on alice/dev stay (content-addressed store)
+    prod_hrefs = [link["href"] for link in world.api.json("/alice/prod/hello-pkg/1.1")["+links"]]
+    devpi("remove", "-y", "--force", "--index", "alice/prod", "hello-pkg==1.1")
+    assert all(world.api.get(href).status_code == 410 for href in prod_hrefs)
+    for filename, link in links(world.api.json("/alice/dev/hello-pkg/1.1")).items():
+        source = world.releases["1.1"].wheel if filename.endswith(".whl") else world.releases["1.1"].sdist
+        assert world.api.get(link["href"]).content == source.read_bytes()
+    assert world.api.get("/alice/dev/hello-pkg/1.1/+doc/index.html").text == DOC_PAGES["index.html"]
 
 
 def test_install_into_venv(world, e2e):
@@ -290,8 +333,9 @@ TOX_STANDIN = textwrap.dedent('''\
     with open(report, "w") as out:
         json.dump({{"reportversion": "1", "toxversion": "4.0.0", "platform": sys.platform, "host": "ci",
                    "installpkg": {{"basename": os.path.basename(installpkg)}},
-                   "testenvs": {{"py": {{"test": [{{"command": ["pytest"], "retcode": 0, "output": "1 passed"}}],
-                                       "python": {{"version": sys.version.split()[0]}}}}}}}}, out)
+                   "testenvs": {{"py": {{
+                       "test": [{{"command": ["pytest"], "retcode": 0, "output": "1 passed"}}],
+                       "python": {{"version": sys.version.split()[0]}}}}}}}}, out)
     ''')
 
 
@@ -372,3 +416,19 @@ def test_upload_builds_project_with_docs(world, e2e, tmp_path):
     assert stored == {path.name: f"sha256={e2e.sha256(path)}" for path in built if ".doc." not in path.name}
     assert list(links(verdata, "doczip")) == ["built-pkg-2.0.doc.zip"]
     assert world.api.get("/alice/dev/built-pkg/2.0/+doc/index.html").text == "<h1>built-pkg docs</h1>"
+
+
+def test_restart_keeps_data_and_login(world, project_builder):
+    """Stop the server and start it again on the same serverdir and port: the stored releases, docs and the
+    client's login token (signed with the persisted secret) all still work."""
+    before = world.api.json("/alice/dev/hello-pkg")
+    world.server.stop()
+    world.server = ServerProcess(world.server.serverdir, port=world.server.port).start()
+    assert world.api.json("/alice/dev/hello-pkg") == before
+    for link in before["1.1"]["+links"]:
+        assert hashlib.sha256(world.api.get(link["href"]).content).hexdigest() == link["hashes"]["sha256"]
+    assert world.api.get("/alice/dev/hello-pkg/1.1/+doc/index.html").text == DOC_PAGES["index.html"]
+    assert "logged in as alice" in world.devpi("use").stdout
+    release = project_builder.build("hello-pkg", "1.3")
+    world.devpi("upload", *release.files)  # no new login
+    assert sorted(world.api.json("/alice/dev/hello-pkg")) == ["1.1", "1.3"]

@@ -8,7 +8,7 @@ configuration files, no find-links), uv without configuration, and only wheels a
 
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import unquote
 
@@ -55,8 +55,8 @@ def world(tmp_path_factory, project_builder, e2e):
 
 
 def pip(e2e, *args, cwd):
-    return e2e.run([sys.executable, "-m", "pip", "--isolated", "--disable-pip-version-check", "--no-cache-dir",
-                    *args], cwd=cwd, check=False)
+    return e2e.run([sys.executable, "-m", "pip", "--isolated", "--disable-pip-version-check",
+                    "--no-cache-dir", *args], cwd=cwd, check=False)
 
 
 def uv(e2e, *args, cwd):
@@ -161,14 +161,15 @@ def test_unknown_project_is_not_found(world, e2e, tmp_path):
 def test_uv_exclude_newer_uses_upload_time(world, e2e, tmp_path):
     """uv's --exclude-newer reads PEP 700 ``upload-time`` from the JSON simple pages."""
     url = world.server.url + "/alice/prod/+simple/"
-    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     fresh = uv(e2e, "pip", "install", "--no-config", "--python", sys.executable, "--index-url", url,
-               "--target", tmp_path / "fresh", "--no-deps", "--exclude-newer", tomorrow, "hello-pkg", cwd=tmp_path)
+               "--target", tmp_path / "fresh", "--no-deps", "--exclude-newer", tomorrow, "hello-pkg",
+               cwd=tmp_path)
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     assert installed(tmp_path / "fresh") == ["hello_pkg-1.2.dist-info"]
     old = uv(e2e, "pip", "install", "--no-config", "--python", sys.executable, "--index-url", url,
-             "--target", tmp_path / "old", "--no-deps", "--exclude-newer", "2020-01-01T00:00:00Z", "hello-pkg",
-             cwd=tmp_path)
+             "--target", tmp_path / "old", "--no-deps", "--exclude-newer", "2020-01-01T00:00:00Z",
+             "hello-pkg", cwd=tmp_path)
     assert old.returncode != 0
     assert "hello-pkg" in old.stderr and "published at" in old.stderr  # uv read the upload times
     assert installed(tmp_path / "old") == []
@@ -198,7 +199,41 @@ def test_yanked_release_is_skipped_by_installers(world, e2e, tmp_path):
         assert "yanked" in pinned.stdout + pinned.stderr and "broken build" in pinned.stdout + pinned.stderr
         assert installed(tmp_path / "pinned") == ["hello_pkg-1.2.dist-info"]
     finally:
-        unyank = session.patch(url, json={"yanked": False}, headers=e2e.JSON, auth=("alice", "secret"), timeout=30)
+        unyank = session.patch(url, json={"yanked": False}, headers=e2e.JSON, auth=("alice", "secret"),
+                               timeout=30)
         assert unyank.status_code == 200, unyank.text
     entries = world.api.simple("/alice/prod/+simple/hello-pkg/")["files"]
     assert not any(entry.get("yanked") for entry in entries)
+
+
+UNUSUAL = [("Mixed_Case.Pkg", "1.0"), ("epoch-pkg", "1!2.0"), ("local-pkg", "1.0+local.1"),
+           ("rc-pkg", "2.0rc1"), ("post-pkg", "1.0.post1")]
+
+
+@pytest.fixture(scope="module")
+def unusual(world, project_builder, e2e):
+    """Non-normalized names, epochs (``!``), local versions (``+``), pre- and post-releases on alice/dev."""
+    built = [project_builder.build(name, version) for name, version in UNUSUAL]
+    e2e.run([sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
+             "--repository-url", world.server.url + "/alice/dev/", "-u", "alice", "-p", "secret",
+             *[path for release in built for path in release.files]], cwd=world.root)
+    return built
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_unusual_names_and_versions(world, e2e, tmp_path, installer, unusual):
+    """Installed through alice/prod's simple pages; the file URLs carry ``!`` and ``+``."""
+    specs = ["Mixed_Case.Pkg", "epoch-pkg==1!2.0", "local-pkg==1.0+local.1", "rc-pkg==2.0rc1", "post-pkg"]
+    target = tmp_path / "target"
+    if installer == "pip":
+        result = pip(e2e, "install", "--index-url", world.server.url + "/alice/prod/", "--only-binary",
+                     ":all:", "--no-deps", "--target", target, *specs, cwd=tmp_path)
+    else:
+        result = uv(e2e, "pip", "install", "--no-config", "--python", sys.executable, "--index-url",
+                    world.server.url + "/alice/prod/", "--no-deps", "--target", target, *specs, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert installed(target) == ["epoch_pkg-1!2.0.dist-info", "local_pkg-1.0+local.1.dist-info",
+                                 "mixed_case_pkg-1.0.dist-info", "post_pkg-1.0.post1.dist-info",
+                                 "rc_pkg-2.0rc1.dist-info"]
+    simple = world.api.simple("/alice/prod/+simple/mixed-case-pkg/")
+    assert {entry["filename"]: entry["hashes"]["sha256"] for entry in simple["files"]} == unusual[0].digests()

@@ -1,15 +1,19 @@
-"""twine upload against ``satchel serve``: success, identical and conflicting re-uploads, credentials.
+"""twine upload (and uv publish) against ``satchel serve``: success, identical and conflicting re-uploads,
+credentials.
 
 twine runs as a user runs it (``python -m twine upload --repository-url ... -u ... -p ...``), non-interactive
 and without a keyring. One server per module: alice owns the volatile ``alice/dev`` and the non-volatile
 ``alice/release``; bob exists but may upload to neither.
 """
 
+import hashlib
+import os
 import sys
 from types import SimpleNamespace
 
 import pytest
 import requests
+from uv import find_uv_bin
 
 from satchel.testing.server import ServerProcess
 
@@ -28,8 +32,9 @@ def world(tmp_path_factory, project_builder, e2e):
         api.create_index("alice", "secret", "release", volatile=False)
 
         def twine(index_path, *args, check=False):
-            return e2e.run([sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
-                            "--repository-url", server.url + index_path, *args], cwd=root, check=check)
+            return e2e.run([sys.executable, "-m", "twine", "upload", "--non-interactive",
+                            "--disable-progress-bar", "--repository-url", server.url + index_path, *args],
+                           cwd=root, check=check)
 
         yield SimpleNamespace(server=server, api=api, twine=twine, root=root)
     finally:
@@ -93,7 +98,8 @@ def test_non_volatile_index_keeps_the_original(world, project_builder):
     conflict = world.twine("/alice/release/", "-u", "alice", "-p", "secret", changed.wheel)
     assert conflict.returncode != 0
     assert "409 Conflict" in output(conflict)
-    assert "keep_pkg-1.0-py3-none-any.whl already exists in non-volatile index" in " ".join(output(conflict).split())
+    message = " ".join(output(conflict).split())  # twine wraps long lines
+    assert "keep_pkg-1.0-py3-none-any.whl already exists in non-volatile index" in message
 
     assert world.api.get("/+api").headers["X-Devpi-Serial"] == serial_before
     assert files_on(world, "alice/release", "keep-pkg") == original.digests()
@@ -109,7 +115,8 @@ def test_volatile_index_replaces_the_file(world, project_builder):
     assert world.twine("/alice/dev/", "-u", "alice", "-p", "secret", first.wheel).returncode == 0
     result = world.twine("/alice/dev/", "-u", "alice", "-p", "secret", second.wheel)
     assert result.returncode == 0, output(result)
-    assert files_on(world, "alice/dev", "swap-pkg") == {second.wheel.name: second.digests()[second.wheel.name]}
+    assert files_on(world, "alice/dev", "swap-pkg") == {
+        second.wheel.name: second.digests()[second.wheel.name]}
     verdata = world.api.json("/alice/dev/swap-pkg/1.0")
     (link,) = verdata["+links"]
     assert world.api.get(link["href"]).content == second.wheel.read_bytes()
@@ -156,3 +163,60 @@ def test_upload_to_missing_index_is_404(world, project_builder):
     result = world.twine("/alice/nope/", "-u", "alice", "-p", "secret", release.wheel)
     assert result.returncode != 0
     assert "404 Not Found" in output(result)
+
+
+def test_unicode_metadata_and_a_large_file(world, project_builder):
+    """A README with non-ASCII text travels as ``description``; an 8 MB incompressible wheel arrives
+    intact."""
+    readme = "# Grüße aus Zürich 🚀\n\nÜmlauts, ελληνικά, 日本語, `code`.\n" + "line\n" * 2000
+    blob = os.urandom(8 * 1024 * 1024)
+    release = project_builder.build("big-pkg", "1.0", readme=readme, data={"blob.bin": blob})
+    assert release.wheel.stat().st_size > 8 * 1024 * 1024
+    result = world.twine("/alice/dev/", "-u", "alice", "-p", "secret", *release.files)
+    assert result.returncode == 0, output(result)
+    verdata = world.api.json("/alice/dev/big-pkg/1.0")
+    assert verdata["description"].rstrip("\n") == readme.rstrip("\n")
+    assert verdata["description_content_type"] == "text/markdown"
+    assert files_on(world, "alice/dev", "big-pkg") == release.digests()
+    wheel_link = next(link for link in verdata["+links"] if link["href"].endswith(".whl"))
+    download = world.api.get(wheel_link["href"])
+    assert hashlib.sha256(download.content).hexdigest() == release.digests()[release.wheel.name]
+    assert int(download.headers["Content-Length"]) == release.wheel.stat().st_size
+
+
+def test_uv_publish(world, project_builder, e2e):
+    """``uv publish`` uses the same legacy upload API; with ``--check-url`` it reads the simple page first."""
+    release = project_builder.build("uvpub-pkg", "1.0")
+    changed = project_builder.build("uvpub-pkg", "1.0", body="CHANGED = True")
+
+    def publish(*args):
+        return e2e.run([find_uv_bin(), "publish", "--no-config", "--publish-url",
+                        world.server.url + "/alice/release/", "-u", "alice", "-p", "secret", *args],
+                       cwd=world.root, check=False)
+
+    first = publish(*release.files)
+    assert first.returncode == 0, output(first)
+    assert files_on(world, "alice/release", "uvpub-pkg") == release.digests()
+    conflict = publish(changed.wheel)
+    assert conflict.returncode != 0 and "409 Conflict" in output(conflict)
+    check_url = ["--check-url", world.server.url + "/alice/release/+simple/"]
+    skipped = publish(*check_url, *release.files)
+    assert skipped.returncode == 0, output(skipped)
+    assert output(skipped).count("already exists, skipping") == 2
+    mismatch = publish(*check_url, changed.wheel)
+    assert mismatch.returncode != 0 and "do not match" in output(mismatch)
+    assert files_on(world, "alice/release", "uvpub-pkg") == release.digests()
+
+
+def test_register_then_upload(world, project_builder, e2e):
+    """``twine register`` (``:action=submit``) creates the version from the file's metadata, without files."""
+    release = project_builder.build("reg-pkg", "1.0", readme="Registered first.")
+    registered = e2e.run([sys.executable, "-m", "twine", "register", "--non-interactive", "--repository-url",
+                          world.server.url + "/alice/dev/", "-u", "alice", "-p", "secret", release.wheel],
+                         cwd=world.root, check=False)
+    assert registered.returncode == 0, output(registered)
+    verdata = world.api.json("/alice/dev/reg-pkg/1.0")
+    assert verdata["description"] == "Registered first." and verdata["+links"] == []
+    assert files_on(world, "alice/dev", "reg-pkg") == {}
+    assert world.twine("/alice/dev/", "-u", "alice", "-p", "secret", *release.files).returncode == 0
+    assert files_on(world, "alice/dev", "reg-pkg") == release.digests()
