@@ -13,6 +13,7 @@ from satchel_mirror import files
 from satchel_mirror.config import MIRROR_DEFAULTS, MIRROR_OPTIONAL, normalize_mirror_config, public_mirror_config
 from satchel_mirror.prune import prune_command
 from satchel_mirror.runtime import runtime
+from satchel_mirror.status import mirror_status
 from satchel_mirror.stage import MirrorStage
 
 __version__ = "0.1.0"
@@ -105,13 +106,13 @@ def satchel_add_routes(router):
 
 @hookimpl
 def satchel_status_info(app):
-    states = runtime(app).states
-    return {"mirrors": {name: state.stats.as_dict() for name, state in sorted(states.items())}}
+    return {"mirrors": mirror_status(app)}
 
 
 @hookimpl
 def satchel_stage_deleted(app, index):
     runtime(app).states.pop(index, None)
+    files.forget_index(app, index)
 
 
 @hookimpl

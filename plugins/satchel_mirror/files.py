@@ -1,10 +1,7 @@
-"""Mirror files: the first request streams from upstream while storing and hashing; later ones are local."""
+"""Mirror files: served from the blob store when cached, else fetched from upstream (see download.py)."""
 
 import hashlib
 import logging
-import os
-import tempfile
-import threading
 import time
 
 from pypi_simple.errors import UnparsableFilenameError
@@ -14,22 +11,38 @@ from webob import Response
 from satchel.errors import NotFound, UpstreamError
 from satchel.model import keys
 from satchel.model.indexes import get_stage, require_stage
-from satchel.model.projects import wheel_metadata
 from satchel.names import normalize_project
-from satchel.views.files import file_response, lookup_file
+from satchel.views.files import file_response, lookup_file, serve_file
 from satchel.web.responses import redirect
 
+from satchel_mirror.download import Download, now_iso
+from satchel_mirror.runtime import runtime
+from satchel_mirror.stage import valid_project
+from satchel_mirror.upstream import MAX_PAGE_BYTES, page_deadline, read_limited
+
 log = logging.getLogger(__name__)
-CHUNK = 1 << 16
-WAIT_FOR_OTHER_DOWNLOAD = 300
+COMPANIONS = (".metadata", ".provenance")
 
 
 def is_mirror_request(request) -> bool:
-    """Route predicate: does the path name a mirror index?"""
+    """Route predicate: does the path name a mirror index? Remembered per index (types never change)."""
     match = request.matchdict
-    with request.app.storage.read() as tx:
-        stage = get_stage(tx, request.app, match["user"], match["index"])
-    return stage is not None and stage.is_mirror
+    name = (match["user"], match["index"])
+    known = runtime(request.app).mirror_names
+    found = known.get(name)
+    if found is None:
+        with request.app.storage.read() as tx:
+            stage = get_stage(tx, request.app, *name)
+        if stage is None:
+            return False  # not remembered: the index may be created later
+        found = known[name] = stage.is_mirror
+    return found
+
+
+def forget_index(app, index: str) -> None:
+    """The index was deleted (it may come back with another type)."""
+    user, _, name = index.partition("/")
+    runtime(app).mirror_names.pop((user, name), None)
 
 
 def _relpath(request) -> str:
@@ -37,161 +50,121 @@ def _relpath(request) -> str:
     return f"{match['user']}/{match['index']}/{match['kind']}/{match['relpath']}"
 
 
-def find_link(stage, tx, relpath: str) -> dict | None:
-    """The upstream link served at ``relpath``: the project comes from the file name."""
-    filename = relpath.rsplit("/", 1)[-1]
+def _candidates(filename: str) -> list[str]:
+    """Project names a file may belong to: the parsed one first, then every ``-`` prefix of its stem."""
+    names = []
     try:
-        project = parse_filename(filename)[0]
+        parsed = parse_filename(filename)[0]
+        if parsed:
+            names.append(normalize_project(parsed))
     except UnparsableFilenameError:
-        return None
-    if not project:
-        return None
-    record = stage.get_project(tx, normalize_project(project))
-    for link in (record or {}).get("files", ()):
-        if link["path"] == relpath:
-            return link
-    return None
+        pass
+    parts = filename.split("-")
+    for end in range(1, len(parts)):
+        names.append(normalize_project("-".join(parts[:end])))
+    return [name for i, name in enumerate(names) if valid_project(name) and name not in names[:i]]
+
+
+def find_link(stage, tx, relpath: str) -> tuple[str, dict] | tuple[None, None]:
+    """``(project, link)`` of the upstream file served at ``relpath``.
+
+    The project comes from the file name: stored records of every candidate name are searched
+    first, then (devpi does the same) the parsed project's page is fetched again and searched.
+    """
+    filename = relpath.rsplit("/", 1)[-1]
+    candidates = _candidates(filename)
+    state = stage.state
+    for project in candidates:
+        record, _ = state.newest(tx, project)
+        for link in (record or {}).get("files", ()):
+            if link["path"] == relpath:
+                return project, link
+    if candidates and not stage.app.config.get("offline_mode"):
+        state.forget(candidates[0])
+        record = stage.get_project(tx, candidates[0])
+        for link in (record or {}).get("files", ()):
+            if link["path"] == relpath:
+                return candidates[0], link
+    return None, None
 
 
 def serve_mirror_file(request) -> Response:
     match = request.matchdict
     stage = require_stage(request.tx, request.app, match["user"], match["index"])
+    if not stage.is_mirror:  # remembered as a mirror, deleted and re-created as another type
+        return serve_file(request)
     relpath = _relpath(request)
-    metadata = relpath.endswith(".metadata")
+    companion = next((suffix for suffix in COMPANIONS if relpath.endswith(suffix)), None)
     try:
         entry, sha256, filename = lookup_file(request.tx, relpath)
         if request.app.storage.blobs.exists(sha256):
+            record_access(request.app, stage, relpath.removesuffix(companion or ""), entry)
             return file_response(request, entry, sha256, filename)
     except NotFound:
         pass
-    link = find_link(stage, request.tx, relpath[: -len(".metadata")] if metadata else relpath)
+    project, link = find_link(stage, request.tx, relpath.removesuffix(companion) if companion else relpath)
     if link is None:
         raise NotFound("no such file")
     if request.app.config.get("offline_mode"):
-        raise NotFound(f"{link['filename']} is not cached and the server is offline")
-    if stage.config.get("mirror_use_external_urls") and not metadata:
-        return redirect(link["url"])
-    if metadata:
-        return _metadata(request, stage, link)
-    return Download(request, stage, link).response()
+        raise NotFound(f"{link['filename']}{companion or ''} is not cached and the server is offline")
+    if companion:
+        return _companion(request, stage, link, companion)
+    if stage.config.get("mirror_use_external_urls"):
+        upstream = stage.state.upstream(stage)
+        # credentials for upstream never go to clients: such mirrors serve their files themselves
+        if not upstream.has_credentials:
+            return redirect(link["url"])
+    return Download(request, stage, project, link).response()
 
 
-def _metadata(request, stage, link) -> Response:
-    if not link.get("core_metadata"):
-        raise NotFound("no core metadata for this file")
-    upstream = stage.state.upstream(stage)
-    response = upstream.open_file(link["url"] + ".metadata")
-    with response:
-        data = response.content
-    expected = link["core_metadata"].get("sha256") if isinstance(link["core_metadata"], dict) else None
-    if expected and hashlib.sha256(data).hexdigest() != expected:
-        raise UpstreamError(f"core metadata of {link['filename']} does not match its hash")
-    blob = request.app.storage.blobs.put_bytes(data)
-    entry = {"sha256": blob.sha256, "size": blob.size, "filename": link["filename"] + ".metadata",
-             "url": link["url"] + ".metadata", "last_modified": _now()}
-    with request.write() as tx:
-        tx.set(keys.file(link["path"] + ".metadata"), entry)
-    return file_response(request, entry, blob.sha256, entry["filename"])
+def record_access(app, stage, path: str, entry: dict) -> None:
+    """Note the day a cached file was last requested (``mirror-prune``), at most one write a day."""
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    if entry.get("last_access") == today:
+        return
+    state = stage.state
+    with state.lock:
+        if state.touched.get(path) == today:
+            return
+        state.touched[path] = today
+    state.executor.submit(_write_access, app, path, today)
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-class Download:
-    """One file's first download. Concurrent requests for it wait for this one, then read the blob."""
-
-    def __init__(self, request, stage, link):
-        self.request, self.stage, self.link = request, stage, link
-        self.state = stage.state
-
-    def response(self) -> Response:
-        path = self.link["path"]
-        with self.state.lock:
-            done = self.state.downloads.get(path)
-            leader = done is None
-            if leader:
-                done = self.state.downloads[path] = threading.Event()
-        if not leader:
-            done.wait(WAIT_FOR_OTHER_DOWNLOAD)
-            return self._stored_response()
-        try:
-            upstream = self.state.upstream(self.stage).open_file(self.link["url"])
-        except BaseException:
-            self._finish(done)
-            raise
-        response = Response(app_iter=self._stream(upstream, done))
-        response.headers["Content-Type"] = upstream.headers.get("Content-Type", "application/octet-stream")
-        if upstream.headers.get("Content-Length"):
-            response.headers["Content-Length"] = upstream.headers["Content-Length"]
-        response.headers["X-Accel-Buffering"] = "no"
-        return response
-
-    def _finish(self, done: threading.Event) -> None:
-        with self.state.lock:
-            self.state.downloads.pop(self.link["path"], None)
-        done.set()
-
-    def _stored_response(self) -> Response:
-        with self.request.app.storage.read() as tx:
-            entry = tx.get(keys.file(self.link["path"]))
-        if entry is None:
-            raise UpstreamError(f"download of {self.link['filename']} from upstream failed")
-        return file_response(self.request, entry, entry["sha256"], entry["filename"])
-
-    def _stream(self, upstream, done: threading.Event):
-        """Yield upstream bytes while writing and hashing them; the last chunk only once verified."""
-        app = self.request.app
-        fd, tmpname = tempfile.mkstemp(prefix="satchel-mirror-")
-        held = None
-        try:
-            digest = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as tmp, upstream:
-                for chunk in upstream.iter_content(CHUNK):
-                    tmp.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-                    if held is not None:
-                        yield held
-                    held = chunk
-            self._verify(upstream, digest.hexdigest(), size)
-            with open(tmpname, "rb") as handle:
-                blob = app.storage.blobs.put(iter(lambda: handle.read(CHUNK), b""))
-            self._store(blob, tmpname)
-            if held is not None:
-                yield held
-        except Exception as exc:
-            self.state.stats.failures += 1
-            self.state.stats.last_error = str(exc)
-            log.warning("mirror %s: download of %s failed: %s", self.stage.name, self.link["filename"], exc)
-            # ending the body short tells the client it did not get the file
-            raise
-        finally:
-            os.unlink(tmpname)
-            self._finish(done)
-
-    def _verify(self, upstream, sha256: str, size: int) -> None:
-        announced = upstream.headers.get("Content-Length")
-        if announced is not None and announced.isdigit() and int(announced) != size:
-            raise UpstreamError(f"{self.link['filename']}: got {size} of {announced} bytes")
-        expected = self.link["hashes"].get("sha256")
-        if expected and expected != sha256:
-            raise UpstreamError(f"{self.link['filename']}: sha256 {sha256} does not match {expected}")
-
-    def _store(self, blob, tmpname: str) -> None:
-        app = self.request.app
-        metadata_sha256 = None
-        if self.link["filename"].endswith(".whl"):
-            with open(tmpname, "rb") as handle:
-                metadata = wheel_metadata(self.link["filename"], handle)
-            if metadata is not None:
-                metadata_sha256 = app.storage.blobs.put_bytes(metadata).sha256
-        entry = {"sha256": blob.sha256, "size": blob.size, "filename": self.link["filename"],
-                 "project": None, "version": self.link.get("version"), "url": self.link["url"],
-                 "last_modified": self.link.get("upload_time") or _now(), "metadata_sha256": metadata_sha256,
-                 "last_access": time.strftime("%Y-%m-%d", time.gmtime())}
+def _write_access(app, path: str, today: str) -> None:
+    try:
         with app.storage.write() as tx:
-            tx.set(keys.file(self.link["path"]), entry)
-        self.state.stats.files_cached += 1
-        self.state.stats.bytes_cached += blob.size
+            entry = tx.get(keys.file(path))
+            if entry is not None and entry.get("last_access") != today:
+                tx.set(keys.file(path), {**entry, "last_access": today})
+    except Exception:
+        log.exception("recording the access to %s failed", path)
+
+
+def _companion(request, stage, link, suffix: str) -> Response:
+    """``<file>.metadata`` (PEP 658) or ``<file>.provenance`` (PEP 740) fetched from upstream once."""
+    if suffix == ".metadata":
+        if not link.get("core_metadata"):
+            raise NotFound("no core metadata for this file")
+        url = link["url"] + ".metadata"
+        expected = link["core_metadata"].get("sha256") if isinstance(link["core_metadata"], dict) else None
+    else:
+        if not link.get("provenance_url"):
+            raise NotFound("no provenance for this file")
+        url, expected = link["provenance_url"], None
+    upstream = stage.state.upstream(stage)
+    response = upstream.open_file(url)
+    with response:
+        data = read_limited(response, url, page_deadline(upstream.timeout), MAX_PAGE_BYTES)
+    if expected and hashlib.sha256(data).hexdigest() != expected:
+        message = f"{link['filename']}{suffix} from upstream does not match its sha256"
+        stage.state.stats.failure(message)
+        log.warning("mirror %s: %s", stage.name, message)
+        raise UpstreamError(message)
+    blob = request.app.storage.blobs.put_bytes(data)
+    entry = {"sha256": blob.sha256, "size": blob.size, "filename": link["filename"] + suffix,
+             "url": url, "last_modified": now_iso(), "project": None, "version": link.get("version"),
+             "last_access": time.strftime("%Y-%m-%d", time.gmtime())}
+    with request.app.storage.write() as tx:
+        if tx.get(keys.index(stage.username, stage.indexname)) is not None:
+            tx.set(keys.file(link["path"] + suffix), entry)
+    return file_response(request, entry, blob.sha256, entry["filename"])

@@ -1,6 +1,7 @@
 """Turn an upstream project page (parsed by pypi-simple) into satchel's project record."""
 
 import re
+from datetime import timezone
 
 from pypi_simple import DistributionPackage, ProjectPage
 from pypi_simple.errors import UnparsableFilenameError
@@ -11,6 +12,7 @@ from satchel.names import normalize_project
 from satchel_mirror.config import split_credentials
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
+_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!~-]*")
 
 
 def _version_of(package: DistributionPackage) -> str | None:
@@ -25,8 +27,8 @@ def _version_of(package: DistributionPackage) -> str | None:
 def file_path(stage_name: str, package: DistributionPackage, url: str) -> str | None:
     """Where the file is served here: by upstream sha256 under ``+f``, else under ``+e``."""
     filename = package.filename
-    if "/" in filename or "\\" in filename or filename in ("", ".", ".."):
-        return None
+    if not _FILENAME.fullmatch(filename or ""):
+        return None  # never let an upstream name build an odd path here
     sha256 = (package.digests or {}).get("sha256")
     if sha256 and re.fullmatch(r"[0-9a-f]{64}", sha256):
         return f"{stage_name}/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"
@@ -49,11 +51,21 @@ def link_record(stage_name: str, package: DistributionPackage) -> dict | None:
         "filename": package.filename, "path": path, "url": url, "hashes": digests,
         "version": _version_of(package), "requires_python": package.requires_python,
         "yanked": yanked, "core_metadata": metadata, "size": package.size,
-        "upload_time": package.upload_time.strftime("%Y-%m-%dT%H:%M:%SZ") if package.upload_time else None,
+        "upload_time": _iso(package.upload_time),
     }
     if package.provenance_url:
-        record["provenance"] = package.provenance_url
+        # served here at path + ".provenance"; the upstream URL is only for fetching it
+        record["provenance"] = True
+        record["provenance_url"] = split_credentials(package.provenance_url)[0]
     return record
+
+
+def _iso(when) -> str | None:
+    if when is None:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if when.microsecond else "%Y-%m-%dT%H:%M:%SZ")
 
 
 def project_record(stage_name: str, project: str, page: ProjectPage) -> dict:

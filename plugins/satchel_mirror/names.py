@@ -54,12 +54,18 @@ def refresh_names(stage) -> None:
         counter = [0]
         blob = app.storage.blobs.put(_chunks(names, counter))
     except UpstreamError as exc:
-        state.stats.failures += 1
-        state.stats.last_error = exc.message
+        state.stats.failure(f"project list: {exc.message}")
         log.warning("mirror %s: project list: %s", stage.name, exc.message)
         raise
-    state.stats.last_contact = time.time()
+    except Exception as exc:
+        message = f"project list: {type(exc).__name__}"
+        state.stats.failure(message)
+        log.exception("mirror %s: %s", stage.name, message)
+        raise UpstreamError(message) from None
+    state.stats.contact()
     with app.storage.write() as tx:
+        if tx.get(keys.index(stage.username, stage.indexname)) is None:
+            return  # deleted meanwhile
         tx.set(key, {"sha256": blob.sha256, "count": counter[0], "etag": etag,
                      "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     state.names_checked = time.monotonic()
@@ -89,7 +95,7 @@ def project_names(stage, tx) -> Iterable[str]:
             try:
                 future.result(timeout=max(timeout, 30))
             except (FutureTimeout, UpstreamError):
-                pass
+                pass  # logged by the refresh; the locally known names are listed meanwhile
             with stage.app.storage.read() as fresh:
                 meta = fresh.get(keys.index_state(stage.name, "names"))
     if meta is None:

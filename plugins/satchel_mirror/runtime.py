@@ -22,6 +22,8 @@ class MirrorRuntime:
         self.session.max_redirects = 5
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="satchel-mirror")
         self.states: dict = {}
+        self.mirror_names: dict[tuple[str, str], bool] = {}  # (user, index) -> is a mirror
+        self.status_cache: tuple[float, dict] | None = None
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -36,11 +38,13 @@ def runtime(app) -> MirrorRuntime:
         return found
 
 
-def mirror_state(app, stage_name: str):
+def mirror_state(app, stage_name: str, mirror_url: str = ""):
+    """The state of a mirror; a changed ``mirror_url`` starts afresh (nothing fetched counts as checked)."""
     from_runtime = runtime(app)
     with _lock:
         state = from_runtime.states.get(stage_name)
-        if state is None:
+        if state is None or state.mirror_url != mirror_url:
             state = from_runtime.states[stage_name] = MirrorState(
                 app, stage_name, from_runtime.session, from_runtime.executor)
+            state.mirror_url = mirror_url
         return state

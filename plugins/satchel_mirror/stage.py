@@ -1,10 +1,19 @@
 """The ``mirror`` index type's Stage: project data comes from upstream, cached in storage."""
 
+import re
+
 from satchel.model import keys
 from satchel.model.indexes import Stage
 
 from satchel_mirror import names
 from satchel_mirror.runtime import mirror_state
+
+# a normalized PEP 503 name: anything else is never sent upstream nor used in a key
+_NORMALIZED = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+
+
+def valid_project(project: str) -> bool:
+    return bool(_NORMALIZED.fullmatch(project)) and "--" not in project
 
 
 class MirrorStage(Stage):
@@ -12,12 +21,14 @@ class MirrorStage(Stage):
 
     @property
     def state(self):
-        return mirror_state(self.app, self.name)
+        return mirror_state(self.app, self.name, self.config.get("mirror_url", ""))
 
     def _offline(self) -> bool:
         return bool(self.app.config.get("offline_mode"))
 
     def get_project(self, tx, project: str) -> dict | None:
+        if not valid_project(project):
+            return None
         record, _ = self.state.project(self, tx, project)
         if record is None:
             return None
@@ -27,6 +38,8 @@ class MirrorStage(Stage):
         return record
 
     def project_serial(self, tx, project: str) -> int:
+        if not valid_project(project):
+            return -1
         _, serial = self.state.project(self, tx, project)
         return serial
 

@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -13,27 +14,48 @@ from satchel.errors import UpstreamError
 from satchel.model import keys
 
 from satchel_mirror.links import project_record
-from satchel_mirror.upstream import Upstream, UpstreamTimeout
+from satchel_mirror.upstream import Upstream, UpstreamTimeout, page_deadline
 
 log = logging.getLogger(__name__)
-NEVER_SEEN_WAIT = 30  # seconds a request waits for a project no one fetched before
 RECENT_RECORDS = 2048
 
 
 class MirrorStats:
+    """Counters of one mirror since the process started (``/+status``)."""
+
     def __init__(self):
+        self.lock = threading.Lock()
         self.last_contact: float | None = None
         self.pages_fetched = 0
-        self.files_cached = 0
-        self.bytes_cached = 0
+        self.files_fetched = 0
+        self.bytes_fetched = 0
         self.failures = 0
         self.last_error: str | None = None
+
+    def contact(self) -> None:
+        with self.lock:
+            self.last_contact = time.time()
+
+    def page(self) -> None:
+        with self.lock:
+            self.last_contact = time.time()
+            self.pages_fetched += 1
+
+    def file(self, size: int) -> None:
+        with self.lock:
+            self.files_fetched += 1
+            self.bytes_fetched += size
+
+    def failure(self, message: str) -> None:
+        with self.lock:
+            self.failures += 1
+            self.last_error = message
 
     def as_dict(self) -> dict:
         contact = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_contact)) \
             if self.last_contact else None
         return {"last-upstream-contact": contact, "pages-fetched": self.pages_fetched,
-                "files-cached": self.files_cached, "bytes-cached": self.bytes_cached,
+                "files-fetched": self.files_fetched, "bytes-fetched": self.bytes_fetched,
                 "upstream-failures": self.failures, "last-error": self.last_error}
 
 
@@ -43,12 +65,15 @@ class MirrorState:
     def __init__(self, app, stage_name: str, session: requests.Session, executor: ThreadPoolExecutor):
         self.app = app
         self.stage_name = stage_name
+        self.mirror_url = ""
         self.session = session
         self.executor = executor
         self.checked: dict[str, float] = {}  # project -> monotonic time of the last good check
         self.recent: OrderedDict[str, tuple[int, dict | None]] = OrderedDict()
-        self.inflight: dict[str, Future] = {}
+        self.inflight: dict[str, tuple[Future, float]] = {}  # project -> (fetch, monotonic start)
         self.downloads: dict[str, threading.Event] = {}
+        self.asked_in: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tx -> projects checked
+        self.touched: dict[str, str] = {}  # file path -> day its last access was recorded
         self.lock = threading.Lock()
         self.stats = MirrorStats()
         self.names_refresh: Future | None = None
@@ -89,7 +114,11 @@ class MirrorState:
         return record, serial
 
     def project(self, stage, tx, project: str) -> tuple[dict | None, int]:
-        """``(record, serial)`` of ``project``, refreshed from upstream when expired."""
+        """``(record, serial)`` of ``project``, refreshed from upstream when expired.
+
+        With a stored record, a slow or failing upstream never delays the answer past
+        ``--request-timeout``: the stored record is served and the fetch goes on in the background.
+        """
         expiry, timeout, offline = self.options(stage)
         record, serial = self.newest(tx, project)
         if offline:
@@ -97,8 +126,17 @@ class MirrorState:
         checked = self.checked.get(project)
         if checked is not None and time.monotonic() - checked < expiry:
             return record, serial
-        future = self._fetch(stage, project, record)
-        wait = timeout if record is not None else max(timeout, NEVER_SEEN_WAIT)
+        with self.lock:
+            asked = self.asked_in.setdefault(tx, set())
+            if project in asked:  # one check per request (the page's serial, then its links)
+                return record, serial
+            asked.add(project)
+        future, started = self._fetch(stage, project, record)
+        if record is not None:
+            # a fetch already slower than the timeout: don't make this request wait for it as well
+            wait = max(0.0, timeout - (time.monotonic() - started))
+        else:
+            wait = page_deadline(timeout) + timeout
         try:
             return future.result(timeout=wait)
         except FutureTimeout:
@@ -110,53 +148,79 @@ class MirrorState:
                 return record, serial  # upstream down: serve what we have
             raise
 
-    def _fetch(self, stage, project: str, stored: dict | None) -> Future:
+    def _fetch(self, stage, project: str, stored: dict | None) -> tuple[Future, float]:
         with self.lock:
-            future = self.inflight.get(project)
-            if future is None:
-                future = self.executor.submit(self._refresh, stage, project, stored)
-                self.inflight[project] = future
-                future.add_done_callback(lambda _: self._done(project))
-            return future
+            found = self.inflight.get(project)
+            if found is not None:
+                return found
+            future = self.executor.submit(self._refresh, stage, project, stored)
+            found = self.inflight[project] = (future, time.monotonic())
+        # outside the lock: a fetch that is already done runs the callback right here
+        future.add_done_callback(lambda done: self._done(project, done))
+        return found
 
-    def _done(self, project: str) -> None:
+    def _done(self, project: str, future: Future) -> None:
         with self.lock:
-            self.inflight.pop(project, None)
+            if self.inflight.get(project, (None,))[0] is future:
+                del self.inflight[project]
 
     def _refresh(self, stage, project: str, stored: dict | None) -> tuple[dict | None, int]:
         try:
             result = self.upstream(stage).project_page(project, etag=(stored or {}).get("etag"))
         except UpstreamError as exc:
-            self.stats.failures += 1
-            self.stats.last_error = exc.message
+            self.stats.failure(exc.message)
             log.warning("mirror %s: %s", self.stage_name, exc.message)
             raise
-        self.stats.last_contact = time.time()
-        self.stats.pages_fetched += 1
+        except Exception as exc:  # never leave a waiting request with a bare 500
+            message = f"fetching {project} failed: {type(exc).__name__}"
+            self.stats.failure(message)
+            log.exception("mirror %s: %s", self.stage_name, message)
+            raise UpstreamError(message) from None
+        self.stats.page()
         with self.app.storage.read() as tx:
             current, serial = tx.get_with_serial(keys.project(self.stage_name, project))
-        if result.status == 304:
+        if result.status == 304 and current is not None:
             self.checked[project] = time.monotonic()
             return current, serial
         if result.status == 404:
-            self.checked[project] = time.monotonic()
+            # gone upstream (or never there): no page here either; cached files stay until pruned
+            if current is not None:
+                serial = self._write(stage, project, None)
             self._remember(project, serial, None)
+            self.checked[project] = time.monotonic()
             return None, serial
+        if result.status == 304:  # our record vanished meanwhile: fetch it whole
+            return self._refresh(stage, project, None)
         if (current and result.serial >= 0 and result.serial < current.get("serial", -1)
                 and not stage.config.get("mirror_ignore_serial_header")):
-            raise UpstreamError(f"upstream serial for {project} went backwards")
+            message = f"upstream serial for {project} went backwards ({result.serial} < {current['serial']})"
+            self.stats.failure(message)
+            log.warning("mirror %s: %s", self.stage_name, message)
+            raise UpstreamError(message)
         record = project_record(self.stage_name, project, result.page)
         record["etag"] = result.etag
         record["serial"] = result.serial
         if current == record:
             self.checked[project] = time.monotonic()
             return current, serial
-        with self.app.storage.write() as tx:
-            tx.set(keys.project(self.stage_name, project), record)
-            new_serial = tx.serial + 1
-        self._remember(project, new_serial, record)
+        new_serial = self._write(stage, project, record)
         self.checked[project] = time.monotonic()
         return record, new_serial
+
+    def _write(self, stage, project: str, record: dict | None) -> int:
+        """Store (or with None delete) the record, unless the index was deleted or re-pointed meanwhile."""
+        key = keys.project(self.stage_name, project)
+        with self.app.storage.write() as tx:
+            config = tx.get(keys.index(stage.username, stage.indexname))
+            if config is None or config.get("mirror_url") != stage.config.get("mirror_url"):
+                raise UpstreamError(f"index {self.stage_name} was deleted or changed during the fetch")
+            if record is None:
+                tx.delete(key)
+            else:
+                tx.set(key, record)
+            new_serial = tx.serial + 1 if tx.changes else tx.serial
+        self._remember(project, new_serial, record)
+        return new_serial
 
     def forget(self, project: str) -> None:
         """Make the next request re-check upstream (``refresh``)."""

@@ -1,0 +1,104 @@
+"""A satchel app (sqlite, no root/pypi) with a mirror index root/mirror pointing at a fake upstream."""
+
+import threading
+from urllib.parse import urljoin
+
+import pytest
+from waitress import create_server, wasyncore
+
+from satchel.model.indexes import get_stage
+from satchel.testing.client import DevpiClient
+from satchel.testing.fixtures import make_wheel
+
+PIP = {"User-Agent": "pip/24.0 CPython/3.11"}
+JSON_V1 = "application/vnd.pypi.simple.v1+json"
+
+
+class MirrorWorld:
+    """``app``, a root ``client`` (DevpiClient), ``web`` (its TestApp) and the fake ``upstream``."""
+
+    def __init__(self, app, upstream, index="root/mirror", **config):
+        self.app, self.upstream, self.index = app, upstream, index
+        self.client = DevpiClient(app)
+        self.web = self.client.web
+        self.client.login("root", "")
+        if index:
+            self.client.put(f"/{index}", {"type": "mirror", "mirror_url": upstream.url, **config}, status=200)
+
+    def page(self, project, status=200, index=None, json=False, headers=None):
+        accept = {"Accept": JSON_V1} if json else {}
+        return self.web.get(f"/{index or self.index}/+simple/{project}/", status=status,
+                            headers={**PIP, **accept, **(headers or {})})
+
+    def links(self, project, index=None) -> dict:
+        """``{filename: absolute server path}`` of a project page (JSON)."""
+        base = f"/{index or self.index}/+simple/{project}/"
+        return {f["filename"]: urljoin(base, f["url"]) for f in self.page(project, index=index, json=True).json["files"]}
+
+    def file(self, project, filename, status=200, headers=None, index=None):
+        return self.web.get(self.links(project, index)[filename], status=status, headers=headers or {})
+
+    def stage(self, index=None):
+        with self.app.storage.read() as tx:
+            return get_stage(tx, self.app, *(index or self.index).split("/"))
+
+    def status(self) -> dict:
+        return self.web.get("/+status", headers={"Accept": "application/json"}).json["result"]["mirrors"]
+
+    def wheel(self, project="hello-pkg", version="1.0", **kwargs):
+        filename, content = make_wheel(project, version)
+        return self.upstream.add_file(project, filename, content, **kwargs)
+
+
+@pytest.fixture
+def make_world(make_app, fake_upstream):
+    """``make_world(upstream=None, index="root/mirror", options={}, **index config)`` -> MirrorWorld."""
+
+    def factory(upstream=None, index="root/mirror", options=None, **config):
+        opts = {"storage": "sqlite", "no_root_pypi": True, "request_timeout": 0.5,
+                "mirror_cache_expiry": 60, **(options or {})}
+        app = make_app(**opts)
+        return MirrorWorld(app, upstream or fake_upstream, index, **config)
+
+    return factory
+
+
+@pytest.fixture
+def world(make_world):
+    return make_world()
+
+
+class ThreadedServer:
+    """``app.wsgi`` served by waitress on 127.0.0.1 in a thread (real HTTP, real concurrency)."""
+
+    def __init__(self, wsgi, threads=16):
+        self.server = create_server(wsgi, host="127.0.0.1", port=0, threads=threads, connection_limit=200)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=self.server._map, use_poll=True, count=1)
+        self.server.task_dispatcher.shutdown(timeout=5)
+        wasyncore.close_all(self.server._map)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture
+def serve():
+    """``serve(app)`` -> a started ThreadedServer; stopped after the test."""
+    started = []
+
+    def factory(app, threads=16):
+        server = ThreadedServer(app.wsgi, threads)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
