@@ -130,9 +130,9 @@ class App:
         self._started = True
 
     def close(self) -> None:
-        if self._started:
-            self.hook.satchel_shutdown(app=self)
-            self._started = False
+        # workers may exist without start() (e.g. a mirror used in tests or commands)
+        self.hook.satchel_shutdown(app=self)
+        self._started = False
         self.events.stop()
         self.storage.close()
 

@@ -89,6 +89,8 @@ def project_names(stage, tx) -> Iterable[str]:
     expiry, timeout, _ = state.options(stage)
     meta = tx.get(keys.index_state(stage.name, "names"))
     expired = state.names_checked is None or time.monotonic() - state.names_checked >= expiry
+    if stage.app.primary_url:
+        expired = False  # a replica never writes: the primary's list arrives with its changelog
     if expired:
         future = _refresh_in_background(stage)
         if meta is None:
@@ -98,8 +100,8 @@ def project_names(stage, tx) -> Iterable[str]:
                 pass  # logged by the refresh; the locally known names are listed meanwhile
             with stage.app.storage.read() as fresh:
                 meta = fresh.get(keys.index_state(stage.name, "names"))
-    if meta is None:
-        # no list yet: what this mirror has cached locally
+    if meta is None or not stage.app.storage.blobs.exists(meta["sha256"]):
+        # no list (yet): what this mirror has cached locally
         prefix = keys.stage_projects(stage.name)
         return [key[len(prefix):] for key in tx.keys(prefix)]
     return read_names(stage.app.storage.blobs, meta["sha256"])

@@ -43,6 +43,14 @@ class MirrorStage(Stage):
         _, serial = self.state.project(self, tx, project)
         return serial
 
+    def page_headers(self, tx, project: str) -> dict[str, str]:
+        """devpi's ``X-PYPI-LAST-SERIAL``: the upstream serial of the page served."""
+        if not valid_project(project):
+            return {}
+        record, _ = self.state.newest(tx, project)
+        serial = (record or {}).get("serial", -1)
+        return {"X-PYPI-LAST-SERIAL": str(serial)} if isinstance(serial, int) and serial > 0 else {}
+
     def list_projects(self, tx):
         """Upstream names, streamed from the stored list (refreshed in the background)."""
         if self.config.get("mirror_no_project_list") or self._offline():

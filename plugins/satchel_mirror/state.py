@@ -165,6 +165,8 @@ class MirrorState:
                 del self.inflight[project]
 
     def _refresh(self, stage, project: str, stored: dict | None) -> tuple[dict | None, int]:
+        if self.app.primary_url:
+            return self._refresh_through_primary(stage, project)
         try:
             result = self.upstream(stage).project_page(project, etag=(stored or {}).get("etag"))
         except UpstreamError as exc:
@@ -206,6 +208,28 @@ class MirrorState:
         new_serial = self._write(stage, project, record)
         self.checked[project] = time.monotonic()
         return record, new_serial
+
+    def _refresh_through_primary(self, stage, project: str) -> tuple[dict | None, int]:
+        """A replica never writes: the primary fetches and commits; its serial arrives through replication."""
+        _, timeout, _ = self.options(stage)
+        url = f"{self.app.primary_url}/{self.stage_name}/+simple/{project}/"
+        try:
+            response = self.session.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+                                        timeout=page_deadline(timeout))
+        except requests.RequestException as exc:
+            self.stats.failure(f"primary unreachable: {type(exc).__name__}")
+            raise UpstreamError(f"the primary could not be reached for {project}") from None
+        response.close()
+        if response.status_code not in (200, 404):
+            raise UpstreamError(f"the primary answered {response.status_code} for {project}")
+        serial = response.headers.get("X-Devpi-Serial", "")
+        if serial.isdigit():
+            self.app.wait_for_serial(int(serial), page_deadline(timeout))
+        with self.app.storage.read() as tx:
+            current, current_serial = tx.get_with_serial(keys.project(self.stage_name, project))
+        self._remember(project, current_serial, current)
+        self.checked[project] = time.monotonic()
+        return current, current_serial
 
     def _write(self, stage, project: str, record: dict | None) -> int:
         """Store (or with None delete) the record, unless the index was deleted or re-pointed meanwhile."""

@@ -147,8 +147,8 @@ def test_private_project_shadows_mirror(world, whitelist, shadowed):
     _mirror_has(app, "hello-pkg", "hello_pkg-1.0.tar.gz")
     _mirror_has(app, "other", "other-1.0.tar.gz")
     with app.storage.read() as tx:
-        links, _ = projects.merged_links(tx, app, _stage(app, "alice/dev"), "hello-pkg")
-        other, _ = projects.merged_links(tx, app, _stage(app, "alice/dev"), "other")
+        links, _, _ = projects.merged_links(tx, app, _stage(app, "alice/dev"), "hello-pkg")
+        other, _, _ = projects.merged_links(tx, app, _stage(app, "alice/dev"), "other")
     origins = [origin for origin, _ in links]
     assert ("root2/mirror" not in origins) is shadowed
     assert [origin for origin, _ in other] == ["root2/mirror"]
@@ -163,8 +163,8 @@ def test_whitelist_inheritance_intersection_and_union(world):
     filler.file("alice/base", "hello-pkg", "2.0")
     _mirror_has(app, "hello-pkg", "hello_pkg-1.0.tar.gz")
     with app.storage.read() as tx:
-        inter, _ = projects.merged_links(tx, app, _stage(app, "alice/inter"), "hello-pkg")
-        union, _ = projects.merged_links(tx, app, _stage(app, "alice/union"), "hello-pkg")
+        inter, _, _ = projects.merged_links(tx, app, _stage(app, "alice/inter"), "hello-pkg")
+        union, _, _ = projects.merged_links(tx, app, _stage(app, "alice/union"), "hello-pkg")
     assert "root2/mirror" not in [origin for origin, _ in inter]
     assert "root2/mirror" in [origin for origin, _ in union]
 

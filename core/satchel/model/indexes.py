@@ -50,6 +50,10 @@ class Stage:
         """A number that changes whenever ``get_project`` would return something new."""
         return tx.get_serial(keys.project(self.name, project))
 
+    def page_headers(self, tx, project: str) -> dict[str, str]:
+        """Extra headers for this index's simple page of ``project`` (a mirror adds its upstream serial)."""
+        return {}
+
     def list_projects(self, tx) -> list[str]:
         """Normalized names of the projects this index itself holds."""
         prefix = keys.stage_projects(self.name)

@@ -152,55 +152,73 @@ def get_version_metadata(tx, stage: Stage, project: str, version: str) -> dict |
     return tx.get(keys.version(stage.name, project, version))
 
 
-def project_validators(tx, stage_order: list[Stage], project: str) -> tuple:
-    """What a merged project page depends on: each index's config and project serials."""
-    return tuple(
-        (s.name, tx.get_serial(keys.index(s.username, s.indexname)), s.project_serial(tx, project))
-        for s in stage_order)
+def contributing_stages(tx, stage: Stage, stage_order: list[Stage], project: str) -> list[Stage]:
+    """The indexes of ``stage_order`` whose releases of ``project`` are served (mirror shadowing).
+
+    A project held by a private index hides mirror releases unless the cumulative
+    ``mirror_whitelist`` names it (or ``*``); whitelists combine by the requesting index's
+    ``mirror_whitelist_inheritance``. Decided from private indexes only, so a shadowed name is
+    never looked up on a mirror (nor upstream).
+    """
+    inheritance = stage.config.get("mirror_whitelist_inheritance", "union")
+    whitelist: set | None = None
+    whitelisted = private_hit = False
+    contributing = []
+    for current in stage_order:
+        if current.is_mirror:
+            if not private_hit or whitelisted:
+                contributing.append(current)
+            continue
+        own = set(current.config.get("mirror_whitelist", ()))
+        if whitelist is None:
+            whitelist = own
+        elif inheritance == "intersection":
+            whitelist &= own
+        else:
+            whitelist |= own
+        has_project = current.project_serial(tx, project) != -1
+        if "*" in whitelist or project in whitelist:
+            whitelisted = True
+        elif has_project:
+            private_hit = True
+        if has_project:
+            contributing.append(current)
+    return contributing
+
+
+def project_validators(tx, stage_order: list[Stage], contributing: list[Stage], project: str) -> tuple:
+    """What a merged page depends on: every index's config serial, contributing indexes' project serials."""
+    configs = tuple(tx.get_serial(keys.index(s.username, s.indexname)) for s in stage_order)
+    return configs + tuple((s.name, s.project_serial(tx, project)) for s in contributing)
 
 
 def merged_links(tx, app, stage: Stage, project: str,
-                 stage_order: list[Stage] | None = None) -> tuple[list[tuple[str, dict]], list[str]] | None:
+                 stage_order: list[Stage] | None = None, contributing: list[Stage] | None = None):
     """Links of ``project`` through the resolution order, with mirror shadowing applied.
 
-    Returns ``([(origin index, link), ...], versions)`` or None when no index has the project.
-    A project held by a private index hides mirror releases unless the cumulative
-    ``mirror_whitelist`` names it (or ``*``).
+    Returns ``([(origin index, link), ...], versions, status)`` or None when no index has the
+    project; ``status`` is a PEP 792 project status (``{"status", "reason"}``) or None.
     """
-    stage_order = stage_order or resolution_order(tx, app, stage)
-    inheritance = stage.config.get("mirror_whitelist_inheritance", "union")
-    whitelist: set | None = None
-    whitelisted = private_hit = found = False
+    if contributing is None:
+        stage_order = stage_order or resolution_order(tx, app, stage)
+        contributing = contributing_stages(tx, stage, stage_order, project)
     links: list[tuple[str, dict]] = []
     seen_files: set[str] = set()
     versions: list[str] = []
-    for current in stage_order:
-        if current.is_mirror:
-            if private_hit and not whitelisted:
-                continue
-        else:
-            own = set(current.config.get("mirror_whitelist", ()))
-            if whitelist is None:
-                whitelist = own
-            elif inheritance == "intersection":
-                whitelist &= own
-            else:
-                whitelist |= own
+    status = None
+    found = False
+    for current in contributing:
         record = current.get_project(tx, project)
-        if not current.is_mirror:
-            if "*" in whitelist or project in whitelist:
-                whitelisted = True
-            elif record is not None:
-                private_hit = True
         if record is None:
             continue
         found = True
+        status = status or record.get("status")
         for link in record["files"]:
             if link["filename"] not in seen_files:
                 seen_files.add(link["filename"])
                 links.append((current.name, link))
         versions.extend(v for v in record.get("versions", ()) if v not in versions)
-    return (links, versions) if found else None
+    return (links, versions, status) if found else None
 
 
 def project_names(tx, stage_order: list[Stage]) -> Iterator[str]:

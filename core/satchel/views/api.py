@@ -118,7 +118,7 @@ def project_view(request):
     merged = merged_links(request.tx, request.app, stage, project, order)
     if merged is None:
         raise NotFound(f"no project '{project}'")
-    links, versions = merged
+    links, versions, _ = merged
     result = {}
     for version in versions:
         data = _verdata(request, order, project, version, links)

@@ -7,7 +7,7 @@ from html import escape
 API_VERSION = "1.1"
 
 
-def _attrs(link: dict) -> str:
+def _attrs(link: dict, url_prefix: str) -> str:
     parts = []
     if link.get("requires_python") is not None:
         parts.append(f' data-requires-python="{escape(link["requires_python"])}"')
@@ -19,25 +19,35 @@ def _attrs(link: dict) -> str:
     if metadata:
         value = f'sha256={metadata["sha256"]}' if isinstance(metadata, dict) and metadata.get("sha256") else "true"
         parts.append(f' data-dist-info-metadata="{value}" data-core-metadata="{value}"')
+    if link.get("provenance"):
+        parts.append(f' data-provenance="{escape(url_prefix + link["path"] + ".provenance")}"')
     return "".join(parts)
 
 
-def project_html(index_name: str, project: str, links: list[tuple[str, dict]], url_prefix: str) -> bytes:
+def project_html(index_name: str, project: str, links: list[tuple[str, dict]], url_prefix: str,
+                 status: dict | None = None) -> bytes:
     title = escape(f"{index_name}: links for {project}")
+    status_meta = ""
+    if status and status.get("status"):
+        # PEP 792
+        status_meta = f'<meta name="pypi:project-status" content="{escape(status["status"])}">'
+        if status.get("reason"):
+            status_meta += f'<meta name="pypi:project-status-reason" content="{escape(status["reason"])}">'
     lines = [
         '<!DOCTYPE html><html lang="en"><head><meta name="pypi:repository-version" '
-        f'content="{API_VERSION}"><title>{title}</title></head><body><h1>{title}</h1>\n'
+        f'content="{API_VERSION}">{status_meta}<title>{title}</title></head><body><h1>{title}</h1>\n'
     ]
     for origin, link in links:
         sha256 = link["hashes"].get("sha256")
         fragment = f"#sha256={sha256}" if sha256 else ""
         href = escape(url_prefix + link["path"] + fragment)
-        lines.append(f'{escape(origin)} <a href="{href}"{_attrs(link)}>{escape(link["filename"])}</a><br>\n')
+        lines.append(f'{escape(origin)} <a href="{href}"{_attrs(link, url_prefix)}>{escape(link["filename"])}</a><br>\n')
     lines.append("</body></html>")
     return "".join(lines).encode("utf-8")
 
 
-def project_json(project: str, links: list[tuple[str, dict]], versions: list[str], url_prefix: str) -> bytes:
+def project_json(project: str, links: list[tuple[str, dict]], versions: list[str], url_prefix: str,
+                 status: dict | None = None) -> bytes:
     files = []
     for _, link in links:
         entry = {"filename": link["filename"], "url": url_prefix + link["path"],
@@ -54,8 +64,12 @@ def project_json(project: str, links: list[tuple[str, dict]], versions: list[str
             entry["size"] = link["size"]
         if link.get("upload_time"):
             entry["upload-time"] = link["upload_time"]
+        if link.get("provenance"):
+            entry["provenance"] = url_prefix + link["path"] + ".provenance"  # PEP 740
         files.append(entry)
     body = {"meta": {"api-version": API_VERSION}, "name": project, "files": files, "versions": versions}
+    if status and status.get("status"):
+        body["project-status"] = {key: value for key, value in status.items() if value}  # PEP 792
     return json.dumps(body).encode("utf-8")
 
 

@@ -6,7 +6,7 @@ from webob import Response
 
 from satchel.errors import BadRequest, NotFound
 from satchel.model.indexes import require_stage, resolution_order
-from satchel.model.projects import merged_links, project_names, project_validators
+from satchel.model.projects import contributing_stages, merged_links, project_names, project_validators
 from satchel.names import normalize_project
 from satchel.views import render
 from satchel.web import negotiate
@@ -65,18 +65,22 @@ def simple_project(request) -> Response:
     tx = request.tx
     order = resolution_order(tx, request.app, stage)
     prefix = _link_prefix(request)
-    key = ("project", normalized, stage.name, media_type, prefix, project_validators(tx, order, normalized))
+    contributing = contributing_stages(tx, stage, order, normalized)
+    key = ("project", normalized, stage.name, media_type, prefix,
+           project_validators(tx, order, contributing, normalized))
 
     def build():
-        merged = merged_links(tx, request.app, stage, normalized, order)
+        merged = merged_links(tx, request.app, stage, normalized, contributing=contributing)
         if merged is None:
             return None
-        links, versions = merged
+        links, versions, status = merged
         if media_type == negotiate.SIMPLE_JSON:
-            return render.project_json(normalized, links, versions, prefix)
-        return render.project_html(stage.name, normalized, links, prefix)
+            return render.project_json(normalized, links, versions, prefix, status)
+        return render.project_html(stage.name, normalized, links, prefix, status)
 
-    return _cached_response(request, key, media_type, build)
+    response = _cached_response(request, key, media_type, build)
+    response.headers.update(stage.page_headers(tx, normalized))
+    return response
 
 
 def simple_list(request) -> Response:

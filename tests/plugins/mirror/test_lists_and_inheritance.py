@@ -85,9 +85,6 @@ def test_whitelist_lets_mirror_releases_in(inheriting):
                                                               "own_pkg-9.9-py3-none-any.whl"}
 
 
-@pytest.mark.xfail(strict=True, reason="core's project_validators asks every index of the resolution order "
-                                       "for its serial, so the mirror is consulted for a shadowed private "
-                                       "project (core change requested in docs/mirror.md)")
 def test_shadowed_private_project_name_never_goes_upstream(inheriting):
     world = inheriting
     world.filler.file("alice/dev", "secret-pkg", "1.0")

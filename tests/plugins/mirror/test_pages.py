@@ -47,8 +47,6 @@ def test_json_is_asked_first_and_every_field_is_kept(world):
     assert stored[wheel.filename]["provenance_url"] == wheel.url + ".provenance"
 
 
-@pytest.mark.xfail(strict=True, reason="core renders neither PEP 792 project status nor PEP 740 provenance "
-                                       "(core change requested in docs/mirror.md)")
 def test_status_and_provenance_are_rendered(world):
     _rich_project(world)
     page = world.page("hello-pkg", json=True).json
