@@ -28,16 +28,23 @@ def serve(request):
 
 
 def _through_primary(request, replication, relpath: str):
-    response = replication.session.get(f"{replication.primary_url}/{relpath}",
-                                       headers={"Accept": "application/json", **replication.headers()},
-                                       timeout=(5, 300))
-    if response.status_code == 404:
-        raise NotFound("no such file")
-    if response.status_code != 200:
-        raise UpstreamError(f"the primary answered {response.status_code} for {relpath}")
-    serial = response.headers.get("X-Devpi-Serial", "")
-    if serial.isdigit():
-        request.app.wait_for_serial(int(serial), 30)
+    """Have the primary fetch the file (e.g. from its mirror's upstream), then copy it here."""
+    url = f"{replication.primary_url}/{relpath}"
+    fetched = replication.session.get(url, headers=replication.headers(), stream=True, timeout=(5, 300))
+    with fetched:
+        if fetched.status_code == 404:
+            raise NotFound("no such file")
+        if fetched.status_code != 200:
+            raise UpstreamError(f"the primary answered {fetched.status_code} for {relpath}")
+        for _ in fetched.iter_content(1 << 16):
+            pass  # the primary stores the file while sending it; the copy comes verified below
+    # now cached there: its metadata answer carries the serial that recorded it
+    meta = replication.session.get(url, headers={"Accept": "application/json", **replication.headers()},
+                                   timeout=(5, 60))
+    serial = meta.headers.get("X-Devpi-Serial", "")
+    if meta.status_code != 200 or not serial.isdigit():
+        raise UpstreamError(f"the primary did not record {relpath}")
+    request.app.wait_for_serial(int(serial), 30)
     with request.app.storage.read() as tx:
         try:
             entry, sha256, filename = lookup_file(tx, relpath)

@@ -180,3 +180,38 @@ def test_promote(primary, tmp_path):
         assert status(promoted)["role"] == "PRIMARY"
         assert page(promoted) == expected
         upload(promoted.url, "1.1")
+
+
+def test_mirror_through_a_replica(tmp_path):
+    from satchel.testing.fake_upstream import FakeUpstream
+
+    with FakeUpstream() as upstream:
+        filename, content = make_wheel("six", "1.16")
+        upstream.add_file("six", filename, content)
+        primary = ServerProcess(tmp_path / "primary", args=["--role", "primary", "--no-root-pypi"]).start()
+        replica = None
+        try:
+            session = requests.Session()
+            token = session.post(primary.url + "/+login", json={"user": "root", "password": ""},
+                                 headers=JSON).json()["result"]["password"]
+            auth = {**JSON, "X-Devpi-Auth": base64.b64encode(f"root:{token}".encode()).decode()}
+            created = session.put(primary.url + "/root/up", json={"type": "mirror", "mirror_url": upstream.url},
+                                  headers=auth)
+            assert created.status_code == 200, created.text
+            replica = replica_of(primary, tmp_path / "replica").start()
+            wait_in_sync(replica, primary)
+            reply = requests.get(replica.url + "/root/up/+simple/six/", headers=PAGE, timeout=30)
+            assert reply.status_code == 200, reply.text
+            entry = reply.json()["files"][0]
+            fetched = requests.get(f"{replica.url}/root/up/+simple/six/{entry['url']}", timeout=30)
+            assert fetched.status_code == 200, fetched.text
+            body = fetched.content
+            assert hashlib.sha256(body).hexdigest() == hashlib.sha256(content).hexdigest()
+            assert upstream.count(upstream.file("six", filename).path) == 1  # fetched once, by the primary
+            # the replica wrote nothing itself: it holds exactly the primary's serials
+            wait_in_sync(replica, primary)
+            assert status(replica)["serial"] == status(primary)["serial"]
+        finally:
+            if replica is not None:
+                replica.stop()
+            primary.stop()
