@@ -27,17 +27,22 @@ _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
 @dataclass(frozen=True)
 class ReleaseFile:
-    """One fake wheel of PROJECT."""
+    """One fake wheel of `project` (PROJECT unless given)."""
 
     version: str
+    project: str = PROJECT
+
+    @property
+    def dist_name(self) -> str:
+        return self.project.replace("-", "_")
 
     @property
     def filename(self) -> str:
-        return f"{DIST_NAME}-{self.version}-py3-none-any.whl"
+        return f"{self.dist_name}-{self.version}-py3-none-any.whl"
 
     @cached_property
     def content(self) -> bytes:
-        return make_wheel(self.version)
+        return make_wheel(self.version, self.project)
 
     @property
     def sha256(self) -> str:
@@ -49,9 +54,15 @@ def release_files(count: int = DEFAULT_COUNT) -> list[ReleaseFile]:
     return [ReleaseFile(f"1.{n}") for n in range(1, count + 1)]
 
 
-def simple_path(user: str = USER, index: str = INDEX) -> str:
+def project_files(count: int, version: str = "1.0") -> list[ReleaseFile]:
+    """One release file each of `count` projects bench-proj-00001 .. (the "many projects" uploads)."""
+    width = max(5, len(str(count)))
+    return [ReleaseFile(version, f"bench-proj-{n:0{width}d}") for n in range(1, count + 1)]
+
+
+def simple_path(user: str = USER, index: str = INDEX, project: str = PROJECT) -> str:
     """Path of the simple page that the load scenarios request."""
-    return f"/{user}/{index}/+simple/{PROJECT}/"
+    return f"/{user}/{index}/+simple/{project}/"
 
 
 def _record_hash(data: bytes) -> str:
@@ -59,13 +70,14 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _wheel_members(version: str) -> dict[str, bytes]:
-    dist_info = f"{DIST_NAME}-{version}.dist-info"
+def _wheel_members(version: str, project: str = PROJECT) -> dict[str, bytes]:
+    dist_name = project.replace("-", "_")
+    dist_info = f"{dist_name}-{version}.dist-info"
     members = {
-        f"{DIST_NAME}/__init__.py": f'__version__ = "{version}"\n'.encode(),
+        f"{dist_name}/__init__.py": f'__version__ = "{version}"\n'.encode(),
         f"{dist_info}/METADATA": (
             "Metadata-Version: 2.1\n"
-            f"Name: {PROJECT}\n"
+            f"Name: {project}\n"
             f"Version: {version}\n"
             f"Requires-Python: {REQUIRES_PYTHON}\n"
             "Summary: benchmark fixture\n"
@@ -84,11 +96,11 @@ def _wheel_members(version: str) -> dict[str, bytes]:
     return members
 
 
-def make_wheel(version: str) -> bytes:
-    """Build a small, valid, reproducible wheel for `version`."""
+def make_wheel(version: str, project: str = PROJECT) -> bytes:
+    """Build a small, valid, reproducible wheel of `project` for `version`."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in _wheel_members(version).items():
+        for name, data in _wheel_members(version, project).items():
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16

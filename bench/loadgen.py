@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import statistics
 import subprocess
 import tempfile
@@ -48,9 +49,21 @@ def _lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string of ASCII text is a valid Lua literal
 
 
-def lua_script(headers: dict[str, str]) -> str:
-    """A wrk script that sets `headers` and prints a machine-readable summary."""
+def lua_script(headers: dict[str, str], paths: list[str] | None = None) -> str:
+    """A wrk script that sets `headers` and prints a machine-readable summary.
+
+    With several `paths`, each wrk thread requests them round robin.
+    """
     lines = [f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()]
+    if paths and len(paths) > 1:
+        lines += [
+            "local paths = {" + ", ".join(_lua_string(p) for p in paths) + "}",
+            "local next_path = 0",
+            "request = function()",
+            "  next_path = next_path % #paths + 1",
+            "  return wrk.format(nil, paths[next_path])",
+            "end",
+        ]
     return "\n".join(lines) + "\n" + _LUA_DONE
 
 
@@ -65,6 +78,11 @@ def parse_wrk_output(stdout: str) -> LoadResult:
     raise RuntimeError(f"no result line in wrk output:\n{stdout}")
 
 
+def _whole(seconds: float) -> int:
+    """wrk takes whole seconds only."""
+    return max(1, math.ceil(seconds))
+
+
 class WrkLoad:
     """Runs `wrk -tT -cC -dDs --latency -s script URL`."""
 
@@ -76,15 +94,17 @@ class WrkLoad:
         self.connections = connections
 
     def describe(self, duration: float) -> str:
-        return f"wrk -t{self.threads} -c{self.connections} -d{duration:g}s"
+        return f"wrk -t{self.threads} -c{self.connections} -d{_whole(duration)}s"
 
-    def run(self, url: str, headers: dict[str, str], duration: float) -> LoadResult:
+    def run(self, url: str, headers: dict[str, str], duration: float,
+            paths: list[str] | None = None) -> LoadResult:
+        """Load `url`; with `paths`, request those paths (of url's server) round robin."""
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(lua_script(headers))
+            script.write(lua_script(headers, paths))
         try:
             out = subprocess.run(
                 [self.wrk, f"-t{self.threads}", f"-c{self.connections}",
-                 f"-d{duration:g}s", "--timeout", "10s", "-s", script.name, url],
+                 f"-d{_whole(duration)}s", "--timeout", "10s", "-s", script.name, url],
                 capture_output=True, text=True, timeout=duration + 60, check=True)
         finally:
             Path(script.name).unlink(missing_ok=True)
@@ -106,9 +126,10 @@ class PythonLoad:
     def describe(self, duration: float) -> str:
         return f"python http.client load, {self.connections} connections, {duration:g}s"
 
-    def run(self, url: str, headers: dict[str, str], duration: float) -> LoadResult:
+    def run(self, url: str, headers: dict[str, str], duration: float,
+            paths: list[str] | None = None) -> LoadResult:
         parts = urlsplit(url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        rotation = paths or [parts.path + (f"?{parts.query}" if parts.query else "")]
         deadline = time.monotonic() + duration
         latencies: list[float] = []
         counters = {"errors": 0, "bad_status": 0}
@@ -118,7 +139,10 @@ class PythonLoad:
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
             local: list[float] = []
             errors = bad = 0
+            turn = 0
             while time.monotonic() < deadline:
+                path = rotation[turn % len(rotation)]
+                turn += 1
                 started = time.perf_counter()
                 try:
                     conn.request("GET", path, headers=headers)

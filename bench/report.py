@@ -34,6 +34,17 @@ class StartSample:
 
 
 @dataclass
+class Metric:
+    """One summary row outside the load scenarios (uploads, mirror counts, memory, ...)."""
+
+    scenario: str
+    metric: str
+    values: dict[str, float | None]  # label -> value
+    digits: int = 1
+    ratio: bool = True  # False: the ratio column stays empty (e.g. a count that must be 1)
+
+
+@dataclass
 class Results:
     """Everything one benchmark run measured."""
 
@@ -46,6 +57,10 @@ class Results:
     startup: list[StartSample] = field(default_factory=list)
     memory: dict[tuple[str, str], float] = field(default_factory=dict)  # (phase, label) -> MiB
     notes: list[str] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)  # goals from the issues, met or not
+    details: list[str] = field(default_factory=list)  # extra Markdown (tables) for the samples part
+    extra_warnings: list[str] = field(default_factory=list)
 
     @property
     def labels(self) -> tuple[str, str]:
@@ -59,7 +74,8 @@ class Results:
         samples = [(s.round, "startup", s.label, s.cpu) for s in self.startup]
         samples += [(s.round, s.scenario, s.label, s.cpu) for s in self.load]
         return [f"round {rnd} {scenario} {label}: neighbours used {cpu.neighbours:.2f} cores"
-                for rnd, scenario, label, cpu in samples if cpu.neighbours > NEIGHBOUR_LIMIT]
+                for rnd, scenario, label, cpu in samples
+                if cpu.neighbours > NEIGHBOUR_LIMIT] + self.extra_warnings
 
 
 def _median(values: list[float]) -> float | None:
@@ -108,6 +124,11 @@ def summary_table(res: Results) -> list[str]:
         if any(p == phase for p, _ in res.memory):
             add("memory", f"RSS MiB, {phase}",
                 {lab: res.memory.get((phase, lab)) for lab in res.labels}, 0)
+    for m in res.metrics:
+        values = {lab: m.values.get(lab) for lab in res.labels}
+        lines.append(_row([m.scenario, m.metric, _fmt(values[cand], m.digits),
+                           _fmt(values[base], m.digits),
+                           _ratio(values[cand], values[base]) if m.ratio else "–"]))
     return lines
 
 
@@ -177,7 +198,7 @@ def render(res: Results, facts: dict[str, str], command: str) -> str:
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()),
         "",
-        f"Load: {res.load_tool}; page {res.page}. "
+        f"Load: {res.load_tool}" + (f"; page {res.page}" if res.page else "") + ". "
         f"Medians over rounds; ratio = {cand}/{base} "
         "(above 1 is better for requests/s, below 1 is better for latency, start-up and memory).",
         "",
@@ -191,11 +212,18 @@ def render(res: Results, facts: dict[str, str], command: str) -> str:
         parts += [f"- {w}" for w in warnings] + [""]
     else:
         parts += [f"Neighbours stayed under {NEIGHBOUR_LIMIT} of a core in every measurement.", ""]
+    if res.targets:
+        parts += ["Targets (from the issues):", ""]
+        parts += [f"- {t}" for t in res.targets] + [""]
     parts += [f"- {n}" for n in res.notes]
     if res.notes:
         parts.append("")
-    parts += ["<details><summary>All samples</summary>", "", *samples_table(res), "",
-              "</details>", ""]
+    parts += ["<details><summary>All samples</summary>", ""]
+    if res.startup or res.load:
+        parts += [*samples_table(res), ""]
+    for block in res.details:
+        parts += [block, ""]
+    parts += ["</details>", ""]
     return "\n".join(parts)
 
 

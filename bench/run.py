@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark satchel against devpi-server 6.20.3 on the same machine, interleaved.
 
-    python bench/run.py [--rounds N] [--duration S] [--scenarios html,json,startup,memory]
-                        [--aa] [--write-results] [--keep]
+    python bench/run.py [--rounds N] [--duration S] [--scenarios html,json,startup,memory,
+                        upload,upload-growth,inherit,mirror] [--aa] [--write-results] [--keep]
 
 See bench/README.md for the method. Markdown goes to stdout, progress to stderr.
 """
@@ -10,15 +10,12 @@ See bench/README.md for the method. Markdown goes to stdout, progress to stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import signal
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,10 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from envsetup import BENCH_DIR, DEVPI_VERSION, ensure_devpi, ensure_wrk, log  # noqa: E402
 from fixtures import DEFAULT_COUNT, release_files, simple_path  # noqa: E402
 from loadgen import PythonLoad, WrkLoad  # noqa: E402
+from measure import (  # noqa: E402
+    HTML_HEADERS,
+    PIP_HEADERS,
+    BenchAbort,
+    LoadSpec,
+    check_page,
+    measure_load,
+    warm_up,
+    warn_if_noisy,
+)
 from procstat import CpuSampler  # noqa: E402
 from report import (  # noqa: E402
-    NEIGHBOUR_LIMIT,
-    LoadSample,
     Results,
     StartSample,
     append_results,
@@ -37,23 +42,21 @@ from report import (  # noqa: E402
     machine_facts,
     render,
 )
+from scenario_mirror import run_mirror  # noqa: E402
+from scenario_upload import run_inherit, run_uploads  # noqa: E402
 from servers import ServerError, ServerProcess  # noqa: E402
 from targets import DevpiTarget, SatchelTarget, Target, remove_tree  # noqa: E402
 
-PIP_UA = "pip/24.0"
-PEP691_ACCEPT = ("application/vnd.pypi.simple.v1+json, "
-                 "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01")
-LOAD_SCENARIOS = {
-    "html": {"User-Agent": PIP_UA, "Accept": "text/html"},
-    "json": {"User-Agent": PIP_UA, "Accept": PEP691_ACCEPT},
-}
-ALL_SCENARIOS = ["html", "json", "startup", "memory"]
+LOAD_SCENARIOS = {"html": HTML_HEADERS, "json": PIP_HEADERS}
+OLD_SCENARIOS = ["html", "json", "startup", "memory"]
+UPLOAD_SCENARIOS = ["upload", "upload-growth", "inherit"]
+ALL_SCENARIOS = OLD_SCENARIOS + UPLOAD_SCENARIOS + ["mirror"]
 SETTLE_SECONDS = 2.0
+# devpi-server's keyfs cache (default 10,000 entries) is too small for one project with more than
+# about 550 versions: each upload then re-reads the project from disk and takes 1-3 s, so 2,000
+# versions would take hours. A bigger cache keeps devpi at its best; satchel has no such setting.
+DEVPI_KEYFS_CACHE = 200_000
 RESULTS_FILE = BENCH_DIR / "RESULTS.md"
-
-
-class BenchAbort(RuntimeError):
-    """A precondition failed; the message says which."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,9 +72,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--aa", action="store_true",
                    help="A/A check: devpi against devpi, to show the noise floor")
     p.add_argument("--files", type=int, default=DEFAULT_COUNT,
-                   help=f"release files on the page (default {DEFAULT_COUNT})")
-    p.add_argument("--satchel-fill", choices=["model", "http"], default="model",
-                   help="fill satchel through its Python model API (default) or over HTTP")
+                   help=f"release files on the html/json page (default {DEFAULT_COUNT})")
+    p.add_argument("--satchel-fill", choices=["model", "http"], default="http",
+                   help="fill satchel over HTTP like devpi (default) or through its Python model API")
+    p.add_argument("--devpi-keyfs-cache-size", type=int, default=DEVPI_KEYFS_CACHE,
+                   help="devpi-server --keyfs-cache-size, 0 for devpi's default of 10000 "
+                        f"(default {DEVPI_KEYFS_CACHE}: with 10000, uploads to one project slow to "
+                        "about 1 per second after some 550 versions)")
+    p.add_argument("--upload-files", type=int, default=2000,
+                   help="upload, upload-growth, inherit: versions of one project, and projects of "
+                        "the many-projects upload (default 2000)")
+    p.add_argument("--upload-auth", choices=["token", "basic"], default="token",
+                   help="credentials of the upload runs: X-Devpi-Auth token (default, as `devpi "
+                        "upload`) or HTTP Basic (as twine; devpi checks argon2 on every request)")
+    p.add_argument("--basic-uploads", type=int, default=200,
+                   help="upload: projects of the extra Basic-auth run, 0 to skip (default 200)")
+    p.add_argument("--upload-block", type=int, default=50,
+                   help="uploads per server before switching to the other (default 50)")
+    p.add_argument("--growth-window", type=int, default=50,
+                   help="upload-growth: versions at the start and at the end compared (default 50)")
+    p.add_argument("--cold-clients", type=int, default=50,
+                   help="mirror: concurrent clients asking for one cold file (default 50)")
+    p.add_argument("--cold-seconds", type=float, default=2.0,
+                   help="mirror: the fake upstream dribbles the cold file over this long (default 2)")
+    p.add_argument("--mirror-names", type=int, default=300_000,
+                   help="mirror: project names of the big upstream list, 0 to skip that part "
+                        "(default 300000)")
     p.add_argument("--load", choices=["auto", "wrk", "python"], default="auto",
                    help="load generator (default: wrk, Python fallback if unavailable)")
     p.add_argument("--pin", action="store_true",
@@ -88,6 +114,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if args.rounds < 1 or args.duration <= 0:
         p.error("--rounds must be >= 1 and --duration > 0")
+    if args.upload_files < 1 or args.upload_block < 1 or args.growth_window < 1:
+        p.error("--upload-files, --upload-block and --growth-window must be >= 1")
+    if args.cold_clients < 1:
+        p.error("--cold-clients must be >= 1")
     return args
 
 
@@ -108,10 +138,13 @@ def pick_load_generator(choice: str):
 def make_targets(args: argparse.Namespace, workdir: Path) -> tuple[Target, Target]:
     """(candidate, baseline): satchel vs devpi, or devpi vs devpi with --aa."""
     bindir = ensure_devpi()
+    cache = args.devpi_keyfs_cache_size
     if args.aa:
-        return DevpiTarget("devpi-B", workdir, bindir), DevpiTarget("devpi-A", workdir, bindir)
+        return (DevpiTarget("devpi-B", workdir, bindir, cache),
+                DevpiTarget("devpi-A", workdir, bindir, cache))
     check_satchel_importable()
-    return SatchelTarget("satchel", workdir, args.satchel_fill), DevpiTarget("devpi", workdir, bindir)
+    return (SatchelTarget("satchel", workdir, args.satchel_fill),
+            DevpiTarget("devpi", workdir, bindir, cache))
 
 
 def pin_cpus(targets: tuple[Target, Target]) -> str:
@@ -145,42 +178,13 @@ def check_satchel_importable() -> None:
 
 # ---------------------------------------------------------------- checks
 
-def fetch_page(url: str, headers: dict[str, str]) -> tuple[str, str]:
-    """GET a simple page; return (content type, body). Raise BenchAbort unless 200."""
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            return resp.headers.get("Content-Type", ""), resp.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        raise BenchAbort(f"GET {url} answered {exc.code}, expected 200") from exc
-    except OSError as exc:
-        raise BenchAbort(f"GET {url} failed: {exc}") from exc
-
-
-def count_files(url: str, ctype: str, body: str, want_json: bool) -> int:
-    """Number of files a simple page lists (JSON "files" or HTML anchors)."""
-    if not want_json:
-        return body.count("<a ")
-    if "json" not in ctype:
-        raise BenchAbort(f"GET {url} with the PEP 691 Accept header answered {ctype!r}, "
-                         "expected application/vnd.pypi.simple.v1+json")
-    return len(json.loads(body).get("files", []))
-
-
 def check_pages(servers: dict[str, ServerProcess], scenarios: list[str], expected: int,
                 res: Results) -> None:
     """Every server must answer 200 listing `expected` files in every load scenario."""
     for label, server in servers.items():
         for scenario in scenarios:
-            url = server.base_url + simple_path()
-            ctype, body = fetch_page(url, LOAD_SCENARIOS[scenario])
-            found = count_files(url, ctype, body, want_json=(scenario == "json"))
-            if found != expected:
-                raise BenchAbort(f"{label} {scenario}: {url} lists {found} files, "
-                                 f"expected {expected}")
-            size = len(body.encode())
-            res.notes.append(f"{label} {scenario}: 200, {found} files, {size:,} bytes, {ctype}")
-            log(f"{label} {scenario}: 200 with {found} files, {size} bytes")
+            check_page(label, server, simple_path(), LOAD_SCENARIOS[scenario], expected, res,
+                       scenario)
 
 
 # ---------------------------------------------------------------- measurements
@@ -203,48 +207,10 @@ def measure_startup(targets: tuple[Target, Target], rounds: int, res: Results) -
             warn_if_noisy(cpu.neighbours)
 
 
-def warn_if_noisy(neighbours: float) -> None:
-    if neighbours > NEIGHBOUR_LIMIT:
-        log(f"WARNING: other processes used {neighbours:.2f} cores during that measurement "
-            f"(limit {NEIGHBOUR_LIMIT}); consider rerunning")
-
-
 def measure_memory(servers: dict[str, ServerProcess], phase: str, res: Results) -> None:
     for label, server in servers.items():
         res.memory[(phase, label)] = server.rss_mib()
         log(f"memory {phase} {label}: {res.memory[(phase, label)]:.0f} MiB")
-
-
-def run_load(load, server: ServerProcess, scenario: str, duration: float):
-    return load.run(server.base_url + simple_path(), LOAD_SCENARIOS[scenario], duration)
-
-
-def warm_up(load, servers: dict[str, ServerProcess], scenarios: list[str], seconds: float) -> None:
-    if seconds <= 0:
-        return
-    for scenario in scenarios:
-        for server in servers.values():
-            run_load(load, server, scenario, seconds)
-
-
-def measure_load(load, servers: dict[str, ServerProcess], scenarios: list[str],
-                 args: argparse.Namespace, res: Results) -> None:
-    """A B A B ... for every scenario, `rounds` times."""
-    sampler = CpuSampler({label: s.pid for label, s in servers.items()})
-    for rnd in range(1, args.rounds + 1):
-        for scenario in scenarios:
-            for label, server in servers.items():
-                sampler.start()
-                result = run_load(load, server, scenario, args.duration)
-                cpu = sampler.stop()
-                if result.errors or result.bad_status:
-                    res.notes.append(f"round {rnd} {scenario} {label}: {result.errors} socket "
-                                     f"errors, {result.bad_status} non-2xx/3xx answers")
-                res.load.append(LoadSample(rnd, scenario, label, result, cpu))
-                log(f"round {rnd} {scenario} {label}: {result.rps:.0f} req/s, "
-                    f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
-                    f"neighbours {cpu.neighbours:.2f} cores")
-                warn_if_noisy(cpu.neighbours)
 
 
 def start_servers(targets: tuple[Target, Target], running: list[ServerProcess]) -> dict[str, ServerProcess]:
@@ -260,28 +226,57 @@ def start_servers(targets: tuple[Target, Target], running: list[ServerProcess]) 
 
 # ---------------------------------------------------------------- main flow
 
+def old_specs(scenarios: list[str]) -> list[LoadSpec]:
+    return [LoadSpec(s, [simple_path()], LOAD_SCENARIOS[s]) for s in scenarios]
+
+
+def restarter(targets: tuple[Target, Target], servers: dict[str, ServerProcess],
+              running: list[ServerProcess]):
+    """A function that stops the server of a label and starts it again on a fresh port."""
+    by_label = {t.label: t for t in targets}
+
+    def restart(label: str) -> ServerProcess:
+        servers[label].stop()
+        server = by_label[label].process(pinned=True)
+        running.append(server)
+        server.start()
+        server.wait_ready()
+        servers[label] = server
+        return server
+
+    return restart
+
+
 def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProcess]) -> Results:
     load_scenarios = [s for s in args.scenarios if s in LOAD_SCENARIOS]
-    load = pick_load_generator(args.load) if load_scenarios else None
+    new_scenarios = [s for s in args.scenarios if s not in OLD_SCENARIOS]
+    needs_load = load_scenarios or "inherit" in new_scenarios or "mirror" in new_scenarios
+    load = pick_load_generator(args.load) if needs_load else None
     targets = make_targets(args, workdir)
     load_tool = load.describe(args.duration) if load else "none"
     if args.pin:
         load_tool += "; " + pin_cpus(targets)
     res = Results(candidate=targets[0].label, baseline=targets[1].label,
                   load_tool=load_tool, software=versions(args, load))
-    releases = release_files(args.files)
-    res.page = f"`{simple_path()}` ({len(releases)} files)"
+    if args.devpi_keyfs_cache_size:
+        res.notes.append(f"devpi-server runs with --keyfs-cache-size {args.devpi_keyfs_cache_size:,} "
+                         "(its default of 10,000 makes uploads to one project crawl at about 1/s "
+                         "after some 550 versions)")
+    wants_page = bool(load_scenarios) or any(s in args.scenarios for s in ("startup", "memory"))
+    releases = release_files(args.files) if wants_page else []
+    if load_scenarios:
+        res.page = f"`{simple_path()}` ({len(releases)} files)"
     for target in targets:
         log(f"preparing {target.label} in {target.serverdir}")
         target.prepare(releases)
-        if "uploads_per_s" in target.fill_info:
+        if releases and "uploads_per_s" in target.fill_info:
             res.notes.append(f"{target.label}: {len(releases)} uploads over HTTP, one client, "
                              f"{target.fill_info['uploads_per_s']:.0f}/s (single sample)")
 
     if "startup" in args.scenarios:
         measure_startup(targets, args.rounds, res)
 
-    if not load_scenarios and "memory" not in args.scenarios:
+    if not load_scenarios and "memory" not in args.scenarios and not new_scenarios:
         return res
     servers = start_servers(targets, running)
     if "memory" in args.scenarios:
@@ -289,11 +284,18 @@ def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProce
         measure_memory(servers, "idle", res)
     if load_scenarios:
         check_pages(servers, load_scenarios, len(releases), res)
-        warm_up(load, servers, load_scenarios, args.warmup)
-        measure_load(load, servers, load_scenarios, args, res)
+        specs = old_specs(load_scenarios)
+        warm_up(load, servers, specs, args.warmup)
+        measure_load(load, servers, specs, args.rounds, args.duration, res)
         if "memory" in args.scenarios:
             time.sleep(SETTLE_SECONDS)
             measure_memory(servers, "after load", res)
+    if any(s in UPLOAD_SCENARIOS for s in new_scenarios):
+        run_uploads(servers, new_scenarios, args, res)
+    if "inherit" in new_scenarios:
+        run_inherit(load, servers, args.upload_files, args.rounds, args.duration, args.warmup, res)
+    if "mirror" in new_scenarios:
+        run_mirror(load, servers, restarter(targets, servers, running), args, res)
     return res
 
 

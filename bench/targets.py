@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from envsetup import BENCH_DIR, log
-from fixtures import ReleaseFile
+from fixtures import INDEX, USER, ReleaseFile
 from httpfill import fill_over_http
 from servers import HOST, ServerProcess, free_port
 
@@ -50,8 +50,11 @@ class Target:
         try:
             server.wait_ready()
             rate = fill_over_http(server.base_url, releases)
-            self.fill_info["uploads_per_s"] = rate
-            log(f"{self.label}: uploaded {len(releases)} files over HTTP, {rate:.0f}/s")
+            if releases:
+                self.fill_info["uploads_per_s"] = rate
+                log(f"{self.label}: uploaded {len(releases)} files over HTTP, {rate:.0f}/s")
+            else:
+                log(f"{self.label}: created {USER} and {USER}/{INDEX} over HTTP")
         finally:
             server.stop()
 
@@ -61,13 +64,17 @@ class DevpiTarget(Target):
 
     kind = "devpi"
 
-    def __init__(self, label: str, workdir: Path, bindir: Path):
+    def __init__(self, label: str, workdir: Path, bindir: Path, keyfs_cache_size: int = 0):
         super().__init__(label, workdir)
         self.bindir = bindir
+        self.keyfs_cache_size = keyfs_cache_size  # 0: devpi's default (10,000 entries)
 
     def command(self, port: int) -> list[str]:
-        return [str(self.bindir / "devpi-server"), "--serverdir", str(self.serverdir),
+        argv = [str(self.bindir / "devpi-server"), "--serverdir", str(self.serverdir),
                 "--host", HOST, "--port", str(port)]
+        if self.keyfs_cache_size:
+            argv += ["--keyfs-cache-size", str(self.keyfs_cache_size)]
+        return argv
 
     def prepare(self, releases: list[ReleaseFile]) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -83,15 +90,16 @@ class SatchelTarget(Target):
 
     kind = "satchel"
 
-    def __init__(self, label: str, workdir: Path, fill_mode: str = "model"):
+    def __init__(self, label: str, workdir: Path, fill_mode: str = "http"):
         super().__init__(label, workdir)
         self.fill_mode = fill_mode
 
     def command(self, port: int) -> list[str]:
         script = Path(sys.executable).parent / "satchel"
         launcher = [str(script)] if script.exists() else [sys.executable, "-m", "satchel"]
+        # --no-root-pypi: like devpi-init --no-root-pypi, no mirror of the real upstream
         return launcher + ["serve", "--serverdir", str(self.serverdir),
-                           "--host", HOST, "--port", str(port)]
+                           "--host", HOST, "--port", str(port), "--no-root-pypi"]
 
     def prepare(self, releases: list[ReleaseFile]) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -108,14 +116,8 @@ class SatchelTarget(Target):
             check=True)
         log(f"{self.label}: filled {len(releases)} files through the model API")
 
-    # ------------------------------------------------------------------
-    # >>> HTTP UPLOADS FOR SATCHEL <<<
-    # Once satchel accepts uploads over HTTP, run the benchmark with
-    # `--satchel-fill http` (or make "http" the default in run.py) so both
-    # servers are filled the same way.  Nothing else needs to change.
-    # ------------------------------------------------------------------
     def fill_http(self, releases: list[ReleaseFile]) -> None:
-        """Start satchel (``serve`` initialises an empty serverdir) and upload like devpi."""
+        """Start satchel (``serve`` initialises an empty serverdir) and upload like devpi (the default)."""
         self._fill_via_running_server(releases)
 
 

@@ -435,12 +435,13 @@ def _store_blobs(app, dump: DevpiDump, progress) -> dict[str, BlobInfo]:
             continue
         try:
             with f.path.open("rb") as handle:
-                blob = store.put(iter(lambda: handle.read(CHUNK_SIZE), b""))
+                blob = store.put(iter(lambda: handle.read(CHUNK_SIZE), b""), sync=False)
         except OSError as exc:
             _fail(dump.path, f"cannot read {f.relpath}: {exc.strerror}")
         if (blob.sha256, blob.size) != (f.sha256, f.size):
             _fail(dump.path, f"{f.relpath} changed after the dump was validated")
         stored[f.sha256] = blob
+    store.sync()  # one flush for all files, before the records that reference them commit
     return stored
 
 

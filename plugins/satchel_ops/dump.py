@@ -7,6 +7,7 @@ The manifest is written last, so a dump without one is incomplete. It records th
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,9 @@ def _copy_blob(blobs, sha256: str, destination: Path, hard_links: bool) -> int:
             return destination.stat().st_size
         except OSError:
             pass  # another filesystem: copy instead
+    if source is not None:
+        shutil.copyfile(source, destination)  # uses the kernel's copy where it can
+        return destination.stat().st_size
     size = 0
     with blobs.open(sha256) as handle, open(destination, "wb") as out:
         for chunk in iter(lambda: handle.read(CHUNK), b""):
@@ -142,7 +146,8 @@ def load(app, dump: Dump, hard_links: bool = False) -> dict:
         linked = hard_links and hasattr(blobs, "link_file") and blobs.link_file(source, sha256)
         if not linked and not blobs.exists(sha256):
             with open(source, "rb") as handle:
-                blobs.put(iter(lambda: handle.read(CHUNK), b""))
+                blobs.put(iter(lambda: handle.read(CHUNK), b""), sync=False)
+    blobs.sync()  # one flush for all files, before the records that reference them commit
     with app.storage.write() as tx:
         for key, value in progress(dump.records, total=len(dump.records), desc="importing records",
                                    unit="record"):

@@ -32,7 +32,8 @@ class FileBlobStore:
         check_sha256(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def put(self, chunks: Iterable[bytes]) -> BlobInfo:
+    def put(self, chunks: Iterable[bytes], sync: bool = True) -> BlobInfo:
+        """Store the bytes of ``chunks``; with ``sync=False`` the caller calls ``sync()`` before committing."""
         digest = hashlib.sha256()
         size = 0
         fd, tmpname = tempfile.mkstemp(dir=self.tmpdir)
@@ -45,14 +46,16 @@ class FileBlobStore:
                 tmp.flush()
                 # readable by a proxy's worker user (nginx serves them via X-Accel-Redirect)
                 os.fchmod(tmp.fileno(), 0o644)
-                os.fsync(tmp.fileno())
+                if sync:
+                    os.fsync(tmp.fileno())
             target = self.path_for(digest.hexdigest())
             if target.exists():
                 os.unlink(tmpname)
             else:
-                _make_dirs(self.root, target.parent)
+                _make_dirs(self.root, target.parent, sync)
                 os.replace(tmpname, target)
-                _fsync_dir(target.parent)
+                if sync:
+                    _fsync_dir(target.parent)
         except BaseException:
             if os.path.exists(tmpname):
                 os.unlink(tmpname)
@@ -77,6 +80,10 @@ class FileBlobStore:
     def put_bytes(self, data: bytes) -> BlobInfo:
         return self.put([data])
 
+    def sync(self) -> None:
+        """Make every blob stored with ``sync=False`` durable (one flush for a whole import)."""
+        os.sync()
+
     def open(self, sha256: str) -> BinaryIO:
         return open(self.path_for(sha256), "rb")
 
@@ -98,7 +105,7 @@ class FileBlobStore:
                 yield path.name
 
 
-def _make_dirs(root: Path, path: Path) -> None:
+def _make_dirs(root: Path, path: Path, sync: bool = True) -> None:
     """Create ``path`` below ``root`` one level at a time, fsyncing each new entry's parent."""
     missing = []
     while path != root and not path.exists():
@@ -109,7 +116,8 @@ def _make_dirs(root: Path, path: Path) -> None:
             directory.mkdir()
         except FileExistsError:
             continue
-        _fsync_dir(directory.parent)
+        if sync:
+            _fsync_dir(directory.parent)
 
 
 def _fsync_dir(path: Path) -> None:

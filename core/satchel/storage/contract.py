@@ -60,7 +60,11 @@ class WriteTx(ReadTx, Protocol):
 class BlobStore(Protocol):
     """Content-addressed files. A blob is complete and durable before ``put`` returns."""
 
-    def put(self, chunks: Iterable[bytes]) -> BlobInfo: ...
+    def put(self, chunks: Iterable[bytes], sync: bool = True) -> BlobInfo:
+        """Store the bytes; durable on return unless ``sync=False`` (then ``sync()`` before committing)."""
+
+    def sync(self) -> None:
+        """Make blobs stored with ``sync=False`` durable."""
 
     def put_bytes(self, data: bytes) -> BlobInfo: ...
 

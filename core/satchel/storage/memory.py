@@ -17,7 +17,7 @@ class MemoryBlobStore:
     def __init__(self):
         self._blobs: dict[str, bytes] = {}
 
-    def put(self, chunks: Iterable[bytes]) -> BlobInfo:
+    def put(self, chunks: Iterable[bytes], sync: bool = True) -> BlobInfo:
         data = b"".join(chunks)
         sha256 = hashlib.sha256(data).hexdigest()
         self._blobs[sha256] = data
@@ -25,6 +25,9 @@ class MemoryBlobStore:
 
     def put_bytes(self, data: bytes) -> BlobInfo:
         return self.put([data])
+
+    def sync(self) -> None:
+        pass
 
     def open(self, sha256: str):
         try:
