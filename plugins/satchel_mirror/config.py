@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit, urlunsplit
 
 from satchel.errors import BadRequest
+from satchel.model.coerce import to_bool
 
 MIRROR_DEFAULTS = {
     "volatile": True,
@@ -19,17 +20,6 @@ IGNORED_KEYS = ("bases", "acl_upload", "acl_toxresult_upload", "mirror_whitelist
                 "mirror_whitelist_inheritance")
 BOOLEAN_KEYS = ("volatile", "mirror_no_project_list", "mirror_use_external_urls",
                 "mirror_ignore_serial_header", "mirror_provides_core_metadata")
-
-
-def to_bool(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in ("true", "yes"):
-        return True
-    if word in ("false", "no"):
-        return False
-    raise BadRequest(f"Unknown boolean value {value!r}.")
 
 
 def normalize_mirror_config(config: dict) -> dict:

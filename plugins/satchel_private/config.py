@@ -1,6 +1,7 @@
 """Config keys of private indexes and how their input values are coerced."""
 
 from satchel.errors import BadRequest
+from satchel.model.coerce import to_bool, to_list
 from satchel.names import normalize_project
 
 STAGE_DEFAULTS = {
@@ -12,27 +13,6 @@ STAGE_DEFAULTS = {
     "mirror_whitelist_inheritance": "intersection",
 }
 STAGE_OPTIONAL = ("title", "description", "custom_data")
-
-
-def to_list(value) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    if isinstance(value, (list, tuple)):
-        return [str(item) for item in value]
-    raise BadRequest(f"expected a list or a comma separated string, got {value!r}")
-
-
-def to_bool(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in ("true", "yes"):
-        return True
-    if word in ("false", "no"):
-        return False
-    raise BadRequest(f"Unknown boolean value {value!r}.")
 
 
 def _principals(values: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Clients speaking devpi's JSON API."""
+"""Clients speaking devpi's JSON API, shared by the plugin tests."""
 
 import pytest
 
