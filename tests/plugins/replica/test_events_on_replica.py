@@ -1,0 +1,40 @@
+"""Lifecycle hooks fire on a replica from the imported changelog, exactly as on the primary."""
+
+from satchel.plugin import hookimpl
+from satchel.testing.fixtures import Filler
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def satchel_user_created(self, app, username):
+        self.calls.append(("user_created", username))
+
+    @hookimpl
+    def satchel_stage_created(self, stage):
+        self.calls.append(("stage_created", stage.name))
+
+    @hookimpl
+    def satchel_on_upload(self, stage, project, version, link):
+        self.calls.append(("on_upload", stage.name, project, version, link["filename"]))
+
+    @hookimpl
+    def satchel_on_versiondata_changed(self, stage, project, version, metadata):
+        self.calls.append(("versiondata", stage.name, project, version))
+
+
+def test_replica_events_equal_primary_events(make_app):
+    on_primary, on_replica = Recorder(), Recorder()
+    primary = make_app(storage="sqlite", plugins=[on_primary])
+    filler = Filler(primary)
+    filler.user("alice")
+    filler.index("alice", "dev")
+    filler.file("alice/dev", "hello-pkg", "1.0")
+    replica = make_app(storage="sqlite", plugins=[on_replica], no_root_pypi=True, primary_url="http://127.0.0.1:9")
+    assert replica.storage.last_serial() == -1  # a replica creates nothing itself
+    for serial, changes in primary.storage.changes_since(-1):
+        replica.storage.import_changes(serial, changes)
+    assert on_replica.calls == on_primary.calls
+    assert ("on_upload", "alice/dev", "hello-pkg", "1.0", "hello_pkg-1.0-py3-none-any.whl") in on_replica.calls
