@@ -90,6 +90,10 @@ class FileReplicator:
             if not self._from_search_path(sha256):
                 self._from_primary(sha256)
             self.app.hook.satchel_on_replicated_file(app=self.app, sha256=sha256)
+        except UpstreamError as exc:
+            # recorded before waiting requests wake up, so /+status already tells why
+            self.replication.record_error(exc.message)
+            raise
         finally:
             with self.lock:
                 self.inflight.pop(sha256, None)

@@ -4,7 +4,6 @@ import json
 import logging
 import sys
 import threading
-import time
 
 import requests
 from tqdm import tqdm
@@ -29,8 +28,7 @@ class Follower(threading.Thread):
                 self._poll()
                 backoff = 1.0
             except Exception as exc:  # network, primary restart, damaged entry: retry later
-                self.replication.errors.append(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {exc}")
-                del self.replication.errors[:-20]
+                self.replication.record_error(str(exc))
                 log.warning("replica: following %s failed: %s (retry in %.0fs)",
                             self.replication.primary_url, exc, backoff)
                 self.stopping.wait(backoff)

@@ -87,6 +87,10 @@ class Replication:
         if self.app.storage.last_serial() >= self.primary_serial:
             self.in_sync_at = time.time()
 
+    def record_error(self, message: str) -> None:
+        self.errors.append(f"{_now()} {message}")
+        del self.errors[:-20]
+
     def imported(self, serial: int, changes: dict) -> None:
         self.primary_serial = max(self.primary_serial, serial)
         if serial >= self.primary_serial:
