@@ -40,15 +40,13 @@ class MirrorStage(Stage):
     def project_serial(self, tx, project: str) -> int:
         if not valid_project(project):
             return -1
-        _, serial = self.state.project(self, tx, project)
-        return serial
+        return self.state.serial(self, tx, project)
 
     def page_headers(self, tx, project: str) -> dict[str, str]:
         """devpi's ``X-PYPI-LAST-SERIAL``: the upstream serial of the page served."""
         if not valid_project(project):
             return {}
-        record, _ = self.state.newest(tx, project)
-        serial = (record or {}).get("serial", -1)
+        serial = self.state.upstream_serial(tx, project)
         return {"X-PYPI-LAST-SERIAL": str(serial)} if isinstance(serial, int) and serial > 0 else {}
 
     def list_projects(self, tx):

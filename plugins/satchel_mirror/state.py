@@ -72,6 +72,7 @@ class MirrorState:
         self.recent: OrderedDict[str, tuple[int, dict | None]] = OrderedDict()
         self.inflight: dict[str, tuple[Future, float]] = {}  # project -> (fetch, monotonic start)
         self.downloads: dict[str, threading.Event] = {}
+        self.upstream_serials: dict[str, tuple[int, int]] = {}  # project -> (record serial, upstream serial)
         self.asked_in: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tx -> projects checked
         self.touched: dict[str, str] = {}  # file path -> day its last access was recorded
         self.lock = threading.Lock()
@@ -103,6 +104,35 @@ class MirrorState:
             self.recent.move_to_end(project)
             while len(self.recent) > RECENT_RECORDS:
                 self.recent.popitem(last=False)
+
+    def is_fresh(self, stage, project: str) -> bool:
+        expiry, _, offline = self.options(stage)
+        checked = self.checked.get(project)
+        return offline or (checked is not None and time.monotonic() - checked < expiry)
+
+    def serial(self, stage, tx, project: str) -> int:
+        """The serial of the newest record: without decoding it when the page is fresh (the hot path)."""
+        if not self.is_fresh(stage, project):
+            return self.project(stage, tx, project)[1]
+        serial = tx.get_serial(keys.project(self.stage_name, project))
+        with self.lock:
+            known = self.recent.get(project)
+        return known[0] if known is not None and known[0] > serial else serial
+
+    def upstream_serial(self, tx, project: str) -> int:
+        """The upstream serial of the newest record (``X-PYPI-LAST-SERIAL``), remembered per serial."""
+        serial = tx.get_serial(keys.project(self.stage_name, project))
+        with self.lock:
+            known = self.recent.get(project)
+            cached = self.upstream_serials.get(project)
+        if known is not None and known[0] >= serial:
+            return (known[1] or {}).get("serial", -1)
+        if cached is not None and cached[0] == serial:
+            return cached[1]
+        record = tx.get(keys.project(self.stage_name, project)) or {}
+        with self.lock:
+            self.upstream_serials[project] = (serial, record.get("serial", -1))
+        return record.get("serial", -1)
 
     def newest(self, tx, project: str) -> tuple[dict | None, int]:
         """The newest record known: this snapshot's or one fetched after it began."""
