@@ -29,6 +29,18 @@ class _SqliteRead:
         row = conn.execute("SELECT max(serial) FROM changelog").fetchone()
         self.serial = -1 if row[0] is None else row[0]
 
+    def release(self) -> None:
+        """End the snapshot (before this thread writes), so the WAL can be reset after the commit."""
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+
+    def renew(self) -> None:
+        """Start a new snapshot at the latest serial."""
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN")
+            row = self._conn.execute("SELECT max(serial) FROM changelog").fetchone()
+            self.serial = -1 if row[0] is None else row[0]
+
     def get(self, key: str, default: Any = None) -> Any:
         row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
@@ -160,7 +172,8 @@ class SqliteStorage:
         try:
             yield _SqliteRead(conn)
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:
+                conn.execute("COMMIT")
             if nested:
                 self._forget(conn)
 

@@ -29,9 +29,21 @@ class Request(webob.Request):
 
     @contextmanager
     def write(self):
-        """A write transaction of its own, for views of ``own_transaction`` routes."""
-        with self.app.storage.write() as tx:
-            yield tx
+        """A write transaction of its own, for views of ``own_transaction`` routes.
+
+        The request's read snapshot (``request.tx``) is renewed around it where the backend allows:
+        an old snapshot held across commits would keep SQLite from ever resetting its WAL.
+        """
+        release = getattr(self.tx, "release", None)
+        if release is not None:
+            release()
+        try:
+            with self.app.storage.write() as tx:
+                yield tx
+        finally:
+            renew = getattr(self.tx, "renew", None)
+            if renew is not None:
+                renew()
         if tx.changes:
             self.commit_serial = tx.serial + 1
 
