@@ -7,7 +7,6 @@ from satchel.model.attachments import list_attachments
 from satchel.model.indexes import list_stages, require_stage, resolution_order
 from satchel.model.projects import get_version_metadata, merged_links
 from satchel.names import normalize_project
-from satchel.web import negotiate
 from satchel.web.responses import json_response
 
 
@@ -159,7 +158,3 @@ def status_view(request):
         ("satchel_simple_page_cache_hits", "counter", app.page_cache.hits),
         ("satchel_simple_page_cache_misses", "counter", app.page_cache.misses)])
     return json_response(result, "status")
-
-
-def wants_api(request) -> bool:
-    return not negotiate.asks_simple_api(request)
