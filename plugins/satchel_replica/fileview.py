@@ -22,7 +22,8 @@ def serve(request):
     if entry is None:
         # e.g. a mirror file the primary has not cached yet: it fetches it; the record follows
         return _through_primary(request, replication, relpath)
-    if not request.app.storage.blobs.exists(sha256):
+    inline = filename.endswith(".metadata") and entry.get("metadata") is not None
+    if not inline and not request.app.storage.blobs.exists(sha256):
         replication.files.fetch(sha256)
     return file_response(request, entry, sha256, filename)
 

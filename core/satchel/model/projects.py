@@ -1,5 +1,6 @@
 """Projects, releases and files: the per-project record, release files, inheritance merge."""
 
+import hashlib
 import io
 import itertools
 import time
@@ -75,7 +76,7 @@ def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filen
     blobs = app.storage.blobs
     if blob is None:
         blob = blobs.put_bytes(content)
-    core_metadata = None
+    core_metadata = metadata_blob = inline_metadata = None
     if filename.endswith(".whl"):
         if content is not None:
             metadata_bytes = wheel_metadata(filename, content)
@@ -83,7 +84,12 @@ def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filen
             with blobs.open(blob.sha256) as handle:
                 metadata_bytes = wheel_metadata(filename, handle)
         if metadata_bytes is not None:
-            core_metadata = blobs.put_bytes(metadata_bytes).sha256
+            core_metadata = hashlib.sha256(metadata_bytes).hexdigest()
+            try:
+                # kept in the file's record: small, and no second file (with its fsyncs) per upload
+                inline_metadata = metadata_bytes.decode("utf-8")
+            except UnicodeDecodeError:
+                metadata_blob = blobs.put_bytes(metadata_bytes).sha256
     relpath = file_relpath(stage, blob.sha256, filename)
     when = upload_time or iso_now()
     link = {
@@ -94,7 +100,9 @@ def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filen
     }
     entry = {"rel": "releasefile", "sha256": blob.sha256, "size": blob.size, "project": name,
              "version": version, "filename": filename, "last_modified": when,
-             "metadata_sha256": core_metadata, "log": list(log or ())}
+             "metadata_sha256": metadata_blob, "log": list(log or ())}
+    if inline_metadata is not None:
+        entry["metadata"] = inline_metadata
     tx.set(keys.file(relpath), entry)
     tx.delete(keys.tombstone(relpath))
     link_key = keys.link(stage.name, name, filename)

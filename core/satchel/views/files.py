@@ -1,5 +1,6 @@
 """Serving stored files: ``/U/I/+f/...`` with Range, ETag and ``wsgi.file_wrapper``."""
 
+import hashlib
 import mimetypes
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
@@ -51,6 +52,16 @@ def _accel_response(location: str, entry: dict, filename: str) -> Response:
     return response
 
 
+def _inline_response(data: bytes, sha256: str, entry: dict) -> Response:
+    """A wheel's METADATA kept in its file record (PEP 658)."""
+    response = Response(body=data, conditional_response=True)
+    response.headers["Content-Type"] = "application/octet-stream"
+    response.etag = sha256
+    response.last_modified = _timestamp(entry.get("last_modified"))
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
 def lookup_file(tx, relpath: str) -> tuple[dict, str, str]:
     """``(entry, blob sha256, filename)`` for a stored file or its ``.metadata`` sibling."""
     entry = tx.get(keys.file(relpath))
@@ -60,6 +71,9 @@ def lookup_file(tx, relpath: str) -> tuple[dict, str, str]:
         entry = tx.get(keys.file(relpath[: -len(".metadata")]))
         if entry is not None and entry.get("metadata_sha256"):
             return entry, entry["metadata_sha256"], entry["filename"] + ".metadata"
+        if entry is not None and entry.get("metadata") is not None:
+            data = entry["metadata"].encode("utf-8")
+            return entry, hashlib.sha256(data).hexdigest(), entry["filename"] + ".metadata"
     if tx.get(keys.tombstone(relpath)) is not None:
         raise Gone("file existed, deleted in later serial")
     raise NotFound("no such file")
@@ -81,6 +95,8 @@ def file_response(request, entry: dict, sha256: str, filename: str) -> Response:
         if entry.get("url"):
             meta["url"] = entry["url"]
         return json_response(meta, "releasefilemeta")
+    if filename.endswith(".metadata") and entry.get("metadata") is not None and not entry.get("metadata_sha256"):
+        return _inline_response(entry["metadata"].encode("utf-8"), sha256, entry)
     blobs = request.app.storage.blobs
     accel = _accel_redirect(request, blobs, sha256)
     if accel is not None:
