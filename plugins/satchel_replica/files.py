@@ -102,7 +102,8 @@ class FileReplicator:
     def _from_search_path(self, sha256: str) -> bool:
         blobs = self.app.storage.blobs
         for directory in self.search_paths:
-            for candidate in (directory / sha256[:2] / sha256[2:4] / sha256, directory / sha256):
+            for candidate in (directory / sha256[:2] / sha256, directory / sha256[:2] / sha256[2:4] / sha256,
+                              directory / sha256):
                 if candidate.is_file() and _sha256_of(candidate) == sha256:
                     with open(candidate, "rb") as handle:
                         blobs.put(iter(lambda: handle.read(CHUNK), b""))

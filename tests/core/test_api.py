@@ -157,6 +157,6 @@ def test_x_accel_redirect_behind_nginx(testapp, dev, app):
     if app.storage.blobs.path(sha256) is None:  # blobs that are not files: sent by satchel itself
         assert "X-Accel-Redirect" not in response.headers and response.body
         return
-    assert response.headers["X-Accel-Redirect"] == f"/+blobs-internal/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    assert response.headers["X-Accel-Redirect"] == f"/+blobs-internal/{sha256[:2]}/{sha256}"
     assert response.body == b""
     assert response.headers["Cache-Control"] == "max-age=365000000, immutable, public"

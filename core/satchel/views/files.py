@@ -10,6 +10,7 @@ from webob.static import FileIter
 
 from satchel.errors import Gone, NotFound
 from satchel.model import keys
+from satchel.storage.blobs import blob_relpath
 from satchel.web.negotiate import wants_json
 from satchel.web.responses import json_response
 
@@ -40,7 +41,7 @@ def _accel_redirect(request, blobs, sha256: str) -> str | None:
     prefix = request.headers.get("X-Satchel-Accel")
     if not prefix or not prefix.startswith("/") or blobs.path(sha256) is None:
         return None
-    return f"{prefix.rstrip('/')}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    return f"{prefix.rstrip('/')}/{blob_relpath(sha256)}"
 
 
 def _accel_response(location: str, entry: dict, filename: str) -> Response:

@@ -159,10 +159,10 @@ def test_live_nginx_in_front_of_satchel(genconfig_pm, tmp_path, running_nginx, p
         sha = entry["sha256"]
         direct = requests.get(server.url + file_url[len(outside):], timeout=10,
                               headers={"X-Satchel-Accel": "/+blobs-internal/"})
-        assert direct.headers["X-Accel-Redirect"] == f"/+blobs-internal/{sha[:2]}/{sha[2:4]}/{sha}"
+        assert direct.headers["X-Accel-Redirect"] == f"/+blobs-internal/{sha[:2]}/{sha}"
         assert direct.content == b""
         # the internal location is not reachable from outside
-        assert requests.get(f"http://127.0.0.1:{nginx_port}/+blobs-internal/{sha[:2]}/{sha[2:4]}/{sha}",
+        assert requests.get(f"http://127.0.0.1:{nginx_port}/+blobs-internal/{sha[:2]}/{sha}",
                             timeout=10).status_code == 404
     finally:
         server.stop()

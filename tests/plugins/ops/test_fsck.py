@@ -28,7 +28,7 @@ def serverdir(tmp_path):
 
 
 def blob_file(serverdir, sha256):
-    return serverdir / "+blobs" / sha256[:2] / sha256[2:4] / sha256
+    return serverdir / "+blobs" / sha256[:2] / sha256
 
 
 def test_clean_serverdir(serverdir):

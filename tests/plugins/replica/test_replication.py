@@ -155,14 +155,14 @@ def test_primary_down_then_back(tmp_path):
 
 def test_replica_refuses_a_corrupt_file(primary, tmp_path):
     filename, digest = upload(primary.url, "1.0")
-    blob = primary.serverdir / "+blobs" / digest[:2] / digest[2:4] / digest
+    blob = primary.serverdir / "+blobs" / digest[:2] / digest
     blob.write_bytes(b"corrupted on the primary's side")
     with replica_of(primary, tmp_path / "replica") as replica:
         wait_in_sync(replica, primary)
         entry = page(replica)[1]["files"][0]
         response = requests.get(f"{replica.url}/alice/dev/+simple/hello-pkg/{entry['url']}", timeout=30)
         assert response.status_code == 502
-        assert not (replica.serverdir / "+blobs" / digest[:2] / digest[2:4] / digest).exists()
+        assert not (replica.serverdir / "+blobs" / digest[:2] / digest).exists()
         # whichever request copied it (background or this one), the reason is on /+status
         assert any("expected" in error and digest in error for error in status(replica)["replication-errors"])
 
