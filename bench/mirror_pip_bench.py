@@ -19,7 +19,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common_ops import make_big_wheel, satchel_server  # noqa: E402
+from common_ops import append_results, make_big_wheel, satchel_server  # noqa: E402
 
 from satchel.testing.fake_upstream import FakeUpstream  # noqa: E402
 
@@ -71,9 +71,7 @@ def main() -> int:
             finally:
                 server.stop()
     med = statistics.median
-    lines = [f"## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — pip download through the mirror "
-             "(bench/mirror_pip_bench.py)", "",
-             f"Command: `python bench/mirror_pip_bench.py --rounds {args.rounds} --latency {args.latency}`; "
+    lines = [f"Command: `python bench/mirror_pip_bench.py --rounds {args.rounds} --latency {args.latency}`; "
              f"10 packages (256 KiB wheels) from a fake upstream on 127.0.0.1 that delays every request by "
              f"{args.latency * 1000:.0f} ms; `pip download --no-deps --no-cache-dir`; medians of {args.rounds} rounds, "
              "a fresh satchel serverdir per round.", "",
@@ -86,8 +84,7 @@ def main() -> int:
     report = "\n".join(lines)
     print(report)
     if args.write_results:
-        with open(Path(__file__).with_name("RESULTS.md"), "a") as results:
-            results.write("\n" + report + "\n")
+        append_results("pip download through the mirror (bench/mirror_pip_bench.py)", report)
     return 0
 
 

@@ -17,7 +17,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common_ops import devpi_init, devpi_server, satchel_server  # noqa: E402
+from common_ops import append_results, devpi_init, devpi_server, satchel_server  # noqa: E402
 from envsetup import ensure_devpi  # noqa: E402
 from measure import settled_rss  # noqa: E402
 
@@ -78,8 +78,7 @@ def main() -> int:
             for server in servers.values():
                 server.stop()
     satchel, devpi = rows
-    lines = [f"## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — mirror memory (bench/mirror_rss_bench.py)", "",
-             f"Command: `python bench/mirror_rss_bench.py --projects {args.projects}`; a fake upstream on 127.0.0.1 "
+    lines = [f"Command: `python bench/mirror_rss_bench.py --projects {args.projects}`; a fake upstream on 127.0.0.1 "
              "with N projects of 2 wheels; one mirror index per server; every page requested once (8 threads, "
              "PEP 691 headers), then settled RSS.", "",
              "| server | RSS MiB idle | RSS MiB after caching | pages served | seconds to warm |",
@@ -91,8 +90,7 @@ def main() -> int:
     report = "\n".join(lines)
     print(report)
     if args.write_results:
-        with open(Path(__file__).with_name("RESULTS.md"), "a") as results:
-            results.write("\n" + report + "\n")
+        append_results("mirror memory (bench/mirror_rss_bench.py)", report)
     return 0
 
 

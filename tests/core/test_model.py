@@ -7,6 +7,7 @@ from satchel.model import indexes, keys, projects
 from satchel.model.indexes import IndexType, Stage
 from satchel.names import check_indexname, check_username, normalize_project
 from satchel.plugin import hookimpl
+from satchel.testing.recorder import EventRecorder
 
 
 class FakeMirrorStage(Stage):
@@ -23,31 +24,6 @@ class MirrorTypePlugin:
     def satchel_index_types(self, index_types):
         index_types.add("fakemirror", IndexType("fakemirror", FakeMirrorStage, defaults={"mirror_url": ""},
                                             is_mirror=True))
-
-
-class EventRecorder:
-    def __init__(self):
-        self.calls = []
-
-    @hookimpl
-    def satchel_user_created(self, app, username):
-        self.calls.append(("user_created", username))
-
-    @hookimpl
-    def satchel_stage_created(self, stage):
-        self.calls.append(("stage_created", stage.name, stage.index_type.name))
-
-    @hookimpl
-    def satchel_on_upload(self, stage, project, version, link):
-        self.calls.append(("on_upload", stage.name, project, version, link["filename"]))
-
-    @hookimpl
-    def satchel_on_versiondata_changed(self, stage, project, version, metadata):
-        self.calls.append(("versiondata", stage.name, project, version))
-
-    @hookimpl
-    def satchel_on_commit(self, app, serial, changes):
-        self.calls.append(("commit", serial))
 
 
 @pytest.fixture(params=["memory", "sqlite"])

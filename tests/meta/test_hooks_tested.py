@@ -1,8 +1,8 @@
-"""Every hookspec is exercised: its name appears in at least one test module outside tests/meta/."""
+"""Every hookspec is exercised: its name appears in a test module outside tests/meta/ or in the
+shared test plugins of ``satchel.testing`` that those tests use."""
 
 import ast
 import re
-
 
 
 def hookspec_names(path) -> list[str]:
@@ -13,7 +13,9 @@ def hookspec_names(path) -> list[str]:
 
 def unreferenced_hooks(source_tree) -> list[str]:
     meta = source_tree.tests_dir / "meta"
-    texts = [path.read_text(encoding="utf-8") for path in sorted(source_tree.tests_dir.rglob("*.py"))
+    paths = [*sorted(source_tree.tests_dir.rglob("*.py")),
+             *sorted((source_tree.core_dir / "satchel" / "testing").glob("*.py"))]
+    texts = [path.read_text(encoding="utf-8") for path in paths
              if meta not in path.parents and "__pycache__" not in path.parts]
     return [name for name in hookspec_names(source_tree.hookspecs_path)
             if not any(re.search(rf"\b{name}\b", text) for text in texts)]

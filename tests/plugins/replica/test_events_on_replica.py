@@ -1,32 +1,11 @@
 """Lifecycle hooks fire on a replica from the imported changelog, exactly as on the primary."""
 
-from satchel.plugin import hookimpl
 from satchel.testing.fixtures import Filler
-
-
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    @hookimpl
-    def satchel_user_created(self, app, username):
-        self.calls.append(("user_created", username))
-
-    @hookimpl
-    def satchel_stage_created(self, stage):
-        self.calls.append(("stage_created", stage.name))
-
-    @hookimpl
-    def satchel_on_upload(self, stage, project, version, link):
-        self.calls.append(("on_upload", stage.name, project, version, link["filename"]))
-
-    @hookimpl
-    def satchel_on_versiondata_changed(self, stage, project, version, metadata):
-        self.calls.append(("versiondata", stage.name, project, version))
+from satchel.testing.recorder import EventRecorder
 
 
 def test_replica_events_equal_primary_events(make_app):
-    on_primary, on_replica = Recorder(), Recorder()
+    on_primary, on_replica = EventRecorder(), EventRecorder()
     primary = make_app(storage="sqlite", plugins=[on_primary])
     filler = Filler(primary)
     filler.user("alice")

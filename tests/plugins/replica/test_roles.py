@@ -1,5 +1,6 @@
 """Roles, replica preparation and the replication hooks, in-process."""
 
+import hashlib
 import subprocess
 import sys
 
@@ -7,6 +8,8 @@ import pytest
 
 from satchel.config import Config
 from satchel.errors import ConfigError
+from satchel.plugin import hookimpl
+from satchel_replica.files import FileReplicator
 from satchel_replica.node import load_state, resolve_role
 from satchel_replica.signing import replica_headers, verify
 
@@ -50,6 +53,40 @@ def test_init_prepares_a_replica_without_local_data(tmp_path, make_app):
     assert app.storage.last_serial() == -1
 
 
-def test_on_replicated_file_is_declared(make_app):
-    app = make_app()
-    assert hasattr(app.hook, "satchel_on_replicated_file")
+class ReplicatedFiles:
+    def __init__(self):
+        self.copied = []
+
+    @hookimpl
+    def satchel_on_replicated_file(self, app, sha256):
+        self.copied.append(sha256)
+
+
+class NoPrimary:
+    """Stands in for the replication state: a primary that must not be asked."""
+
+    primary_url = "http://127.0.0.1:9"
+
+    def __init__(self, app):
+        self.app = app
+
+    def record_error(self, message):
+        raise AssertionError(f"the primary was asked: {message}")
+
+
+def test_search_path_copy_is_verified_and_fires_on_replicated_file(tmp_path, make_app):
+    recorder = ReplicatedFiles()
+    app = make_app(storage="sqlite", plugins=[recorder])
+    good, bad = b"release bytes", b"other bytes"
+    digest = hashlib.sha256(good).hexdigest()
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    search = tmp_path / "old-server"
+    (search / digest[:2]).mkdir(parents=True)
+    (search / digest[:2] / digest).write_bytes(good)
+    (search / wrong).write_bytes(bad)  # named for a hash it doesn't have: must not be taken
+    replicator = FileReplicator(NoPrimary(app), threads=0, search_paths=[search])
+    replicator.fetch(digest)
+    with app.storage.blobs.open(digest) as handle:
+        assert handle.read() == good
+    assert recorder.copied == [digest]
+    assert replicator._from_search_path(wrong) is False
