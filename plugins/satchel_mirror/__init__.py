@@ -1,7 +1,5 @@
 """The PyPI mirror: the ``mirror`` index type, ``root/pypi``, cached files, offline serving."""
 
-from pypi_simple import PYPI_SIMPLE_ENDPOINT
-
 from satchel.commands import Command
 from satchel.errors import Forbidden
 from satchel.model.indexes import IndexType, create_index, require_stage, resolution_order
@@ -63,6 +61,8 @@ def satchel_index_types(index_types):
 
 @hookimpl
 def satchel_init_serverdir(app, tx):
+    from pypi_simple import PYPI_SIMPLE_ENDPOINT  # imported here: see links.py
+
     if app.config.get("no_root_pypi"):
         return
     create_index(tx, app, "root", "pypi", {

@@ -4,8 +4,6 @@ import hashlib
 import logging
 import time
 
-from pypi_simple.errors import UnparsableFilenameError
-from pypi_simple.filenames import parse_filename
 from webob import Response
 
 from satchel.errors import NotFound, UpstreamError
@@ -52,6 +50,9 @@ def _relpath(request) -> str:
 
 def _candidates(filename: str) -> list[str]:
     """Project names a file may belong to: the parsed one first, then every ``-`` prefix of its stem."""
+    from pypi_simple.errors import UnparsableFilenameError  # imported here: see links.py
+    from pypi_simple.filenames import parse_filename
+
     names = []
     try:
         parsed = parse_filename(filename)[0]

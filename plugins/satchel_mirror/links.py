@@ -1,15 +1,17 @@
 """Turn an upstream project page (parsed by pypi-simple) into satchel's project record."""
 
+from __future__ import annotations
+
 import re
 from datetime import timezone
-
-from pypi_simple import DistributionPackage, ProjectPage
-from pypi_simple.errors import UnparsableFilenameError
-from pypi_simple.filenames import parse_filename
+from typing import TYPE_CHECKING
 
 from satchel.names import normalize_project
 
 from satchel_mirror.config import split_credentials
+
+if TYPE_CHECKING:  # pypi-simple (and pydantic) take ~0.3 s to import: commands that never reach upstream skip it
+    from pypi_simple import DistributionPackage, ProjectPage
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!~-]*")
@@ -18,6 +20,9 @@ _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!~-]*")
 def _version_of(package: DistributionPackage) -> str | None:
     if package.version:
         return package.version
+    from pypi_simple.errors import UnparsableFilenameError
+    from pypi_simple.filenames import parse_filename
+
     try:
         return parse_filename(package.filename)[1]
     except UnparsableFilenameError:

@@ -1,20 +1,24 @@
 """Talking to the upstream index: project pages, the project list, files. One pooled session."""
 
+from __future__ import annotations
+
 import logging
 import platform
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
-from pypi_simple import ACCEPT_JSON_PREFERRED, ProjectPage
-from pypi_simple.html_stream import parse_links_stream
 
 from satchel import __version__
 from satchel.errors import UpstreamError
 from satchel.names import normalize_project
 
 from satchel_mirror.config import split_credentials
+
+if TYPE_CHECKING:  # imported where used: see links.py
+    from pypi_simple import ProjectPage
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"satchel/{__version__} (py{platform.python_version()}; {platform.system()})"
@@ -86,6 +90,8 @@ class Upstream:
             raise UpstreamError(f"upstream unreachable: {url}: {type(exc).__name__}") from None
 
     def project_page(self, project: str, etag: str | None = None) -> PageResult:
+        from pypi_simple import ACCEPT_JSON_PREFERRED, ProjectPage
+
         url = f"{self.base_url}{project}/"
         headers = {"Accept": ACCEPT_JSON_PREFERRED}
         if etag:
@@ -196,6 +202,8 @@ def _names_of(response: requests.Response) -> Iterator[str]:
                 if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                     yield normalize_project(entry["name"])
             return
+        from pypi_simple.html_stream import parse_links_stream
+
         try:
             links = parse_links_stream(_html_chunks(response), base_url=response.url,
                                        http_charset=response.encoding)

@@ -1,13 +1,17 @@
-"""satchel's dump format (version 1): ``satchel-dump.json``, ``records.jsonl``, ``blobs/ab/cd/<sha256>``.
+"""satchel's dump format (version 2): ``satchel-dump.json``, ``records.jsonl``, ``blobs/ab/<sha256>``.
 
 The manifest is written last, so a dump without one is incomplete. It records the sha256 of
 ``records.jsonl`` and the counts, so an edited or truncated dump is refused on import.
+Version 1 dumps (``blobs/ab/cd/<sha256>``: a directory per file, which made exports slow) are
+still read.
 """
 
 import hashlib
 import json
 import os
+import re
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,24 +21,19 @@ from satchel.errors import ConfigError
 from satchel.progress import progress
 
 from satchel_ops.blobrefs import blob_refs, mirror_prefixes
+from satchel_ops.parallel import file_sha256, progress_map, read_chunks
 
 FORMAT = "satchel-dump"
-VERSION = 1
+VERSION = 2
 MANIFEST = "satchel-dump.json"
 RECORDS = "records.jsonl"
-CHUNK = 1 << 20
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-def blob_path(root: Path, sha256: str) -> Path:
-    return root / "blobs" / sha256[:2] / sha256[2:4] / sha256
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def blob_path(root: Path, sha256: str, version: int = VERSION) -> Path:
+    if version == 1:
+        return root / "blobs" / sha256[:2] / sha256[2:4] / sha256
+    return root / "blobs" / sha256[:2] / sha256
 
 
 def export(app, target: Path, include_mirrored_files: bool = False, hard_links: bool = False) -> dict:
@@ -57,19 +56,20 @@ def export(app, target: Path, include_mirrored_files: bool = False, hard_links: 
                 out.write(line)
                 records_digest.update(line.encode("utf-8"))
                 referenced.update(sha for sha in blob_refs(key, value) if blobs.exists(sha))
-    total_bytes = 0
-    for sha256 in progress(sorted(referenced), total=len(referenced), desc="exporting files", unit="file"):
-        total_bytes += _copy_blob(blobs, sha256, blob_path(target, sha256), hard_links)
+    shas = sorted(referenced)
+    for prefix in sorted({sha[:2] for sha in shas}):
+        (target / "blobs" / prefix).mkdir(parents=True)
+    total_bytes = sum(progress_map(lambda sha: _copy_blob(blobs, sha, blob_path(target, sha), hard_links),
+                                   shas, total=len(shas), desc="exporting files"))
     manifest = {"format": FORMAT, "version": VERSION, "satchel": __version__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "source_serial": serial,
                 "records": len(keys), "records_sha256": records_digest.hexdigest(),
-                "blobs": sorted(referenced), "include_mirrored_files": include_mirrored_files}
+                "blobs": shas, "include_mirrored_files": include_mirrored_files}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    return {"records": len(keys), "files": len(referenced), "bytes": total_bytes}
+    return {"records": len(keys), "files": len(shas), "bytes": total_bytes}
 
 
 def _copy_blob(blobs, sha256: str, destination: Path, hard_links: bool) -> int:
-    destination.parent.mkdir(parents=True, exist_ok=True)
     source = blobs.path(sha256)
     if hard_links and source is not None:
         try:
@@ -78,11 +78,11 @@ def _copy_blob(blobs, sha256: str, destination: Path, hard_links: bool) -> int:
         except OSError:
             pass  # another filesystem: copy instead
     if source is not None:
-        shutil.copyfile(source, destination)  # uses the kernel's copy where it can
+        shutil.copyfile(source, destination)  # the kernel copies (sendfile)
         return destination.stat().st_size
     size = 0
     with blobs.open(sha256) as handle, open(destination, "wb") as out:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
+        for chunk in read_chunks(handle):
             out.write(chunk)
             size += len(chunk)
     return size
@@ -110,7 +110,7 @@ def validate(root: Path) -> Dump:
         raise ConfigError(f"dump format version {manifest.get('version')!r} is newer than this satchel "
                           f"understands ({VERSION}); upgrade satchel first")
     records_file = root / RECORDS
-    if not records_file.exists() or _file_sha256(records_file) != manifest.get("records_sha256"):
+    if not records_file.exists() or file_sha256(records_file) != manifest.get("records_sha256"):
         raise ConfigError(f"{records_file} does not match the manifest: the dump was truncated or edited")
     records = []
     with open(records_file, encoding="utf-8") as handle:
@@ -122,13 +122,14 @@ def validate(root: Path) -> Dump:
                 raise ConfigError(f"{records_file}:{number}: not a record") from None
     if len(records) != manifest.get("records"):
         raise ConfigError(f"{records_file} holds {len(records)} records, the manifest says {manifest.get('records')}")
-    listed = set(manifest.get("blobs") or ())
-    for sha256 in progress(sorted(listed), total=len(listed), desc="verifying files", unit="file"):
-        path = blob_path(root, sha256)
-        if not path.is_file():
+    listed = manifest.get("blobs")
+    if not isinstance(listed, list) or not all(isinstance(sha, str) and _HEX64.fullmatch(sha) for sha in listed):
+        raise ConfigError(f"{root / MANIFEST} lists files that are not sha256 digests: the dump was edited")
+    listed = set(listed)
+    version = manifest["version"]
+    for sha256 in listed:  # their bytes are checked while they are copied (load)
+        if not blob_path(root, sha256, version).is_file():
             raise ConfigError(f"file {sha256} is missing from the dump")
-        if _file_sha256(path) != sha256:
-            raise ConfigError(f"file {path} does not match its sha256: the dump is damaged")
     for key, value in records:
         if key.startswith("files/"):
             missing = [sha for sha in blob_refs(key, value) if sha not in listed]
@@ -138,15 +139,47 @@ def validate(root: Path) -> Dump:
 
 
 def load(app, dump: Dump, hard_links: bool = False) -> dict:
-    """Store the dump's blobs, then all its records in one transaction."""
+    """Store the dump's blobs, then all its records in one transaction.
+
+    Every file is copied (or, with ``hard_links``, hashed) and checked against its sha256 before
+    any becomes visible in the blob store: a damaged dump changes nothing.
+    """
     blobs = app.storage.blobs
     listed = sorted(set(dump.manifest.get("blobs") or ()))
-    for sha256 in progress(listed, total=len(listed), desc="importing files", unit="file"):
-        source = blob_path(dump.root, sha256)
-        linked = hard_links and hasattr(blobs, "link_file") and blobs.link_file(source, sha256)
-        if not linked and not blobs.exists(sha256):
+    version = dump.manifest["version"]
+    failed = threading.Event()
+
+    def take(sha256: str):
+        """Stage (or hash, to link it later) one file; None for a file the store already has."""
+        if failed.is_set() or blobs.exists(sha256):
+            return None
+        source = blob_path(dump.root, sha256, version)
+        if hard_links and hasattr(blobs, "link_file"):
+            actual, staged = file_sha256(source), source
+        else:
             with open(source, "rb") as handle:
-                blobs.put(iter(lambda: handle.read(CHUNK), b""), sync=False)
+                staged = blobs.stage(read_chunks(handle))
+            actual = staged.sha256
+        if actual != sha256:
+            failed.set()
+            return ConfigError(f"file {source} does not match its sha256: the dump is damaged"), staged
+        return None, staged
+
+    taken = [result for result in progress_map(take, listed, total=len(listed), desc="checking and copying files")
+             if result is not None]
+    errors = [error for error, _ in taken if error is not None]
+    if errors:
+        for _, staged in taken:
+            if not isinstance(staged, Path):
+                blobs.discard(staged)
+        raise errors[0]
+    for _, staged in progress(taken, total=len(taken), desc="storing files", unit="file"):
+        if isinstance(staged, Path):
+            if not blobs.link_file(staged, staged.name):
+                with open(staged, "rb") as handle:
+                    blobs.put(read_chunks(handle), sync=False)
+        else:
+            blobs.publish(staged, sync=False)
     blobs.sync()  # one flush for all files, before the records that reference them commit
     with app.storage.write() as tx:
         for key, value in progress(dump.records, total=len(dump.records), desc="importing records",

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from satchel.storage.contract import BlobInfo
+from satchel.storage.contract import BlobInfo, StagedBlob
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -48,6 +48,13 @@ class FileBlobStore:
 
     def put(self, chunks: Iterable[bytes], sync: bool = True) -> BlobInfo:
         """Store the bytes of ``chunks``; with ``sync=False`` the caller calls ``sync()`` before committing."""
+        return self.publish(self.stage(chunks, sync), sync)
+
+    def stage(self, chunks: Iterable[bytes], sync: bool = False) -> StagedBlob:
+        """Write ``chunks`` to a temp file of this store, hashing them on the way.
+
+        ``sync`` fsyncs the file now (``put`` does, so that ``publish`` needn't reopen it).
+        """
         digest = hashlib.sha256()
         size = 0
         fd, tmpname = tempfile.mkstemp(dir=self.tmpdir)
@@ -62,19 +69,36 @@ class FileBlobStore:
                 os.fchmod(tmp.fileno(), 0o644)
                 if sync:
                     os.fsync(tmp.fileno())
-            target = self.path_for(digest.hexdigest())
+        except BaseException:
+            os.unlink(tmpname)
+            raise
+        return StagedBlob(digest.hexdigest(), size, (tmpname, sync))
+
+    def publish(self, staged: StagedBlob, sync: bool = True) -> BlobInfo:
+        """Rename the staged file into place (with ``sync``: fsync it and its directory)."""
+        tmpname, synced = staged.token
+        target = self.path_for(staged.sha256)
+        try:
             if target.exists():
                 os.unlink(tmpname)
             else:
+                if sync and not synced:
+                    with open(tmpname, "rb") as handle:
+                        os.fsync(handle.fileno())
                 _make_dirs(self.root, target.parent, sync)
                 os.replace(tmpname, target)
                 if sync:
                     _fsync_dir(target.parent)
         except BaseException:
-            if os.path.exists(tmpname):
-                os.unlink(tmpname)
+            self.discard(staged)
             raise
-        return BlobInfo(digest.hexdigest(), size)
+        return BlobInfo(staged.sha256, staged.size)
+
+    def discard(self, staged: StagedBlob) -> None:
+        try:
+            os.unlink(staged.token[0])
+        except FileNotFoundError:
+            pass
 
     def link_file(self, source: Path, sha256: str) -> bool:
         """Hard-link an already verified file into place; False when the filesystem can't."""

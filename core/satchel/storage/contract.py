@@ -25,6 +25,13 @@ class BlobInfo:
     size: int
 
 
+@dataclass(frozen=True)
+class StagedBlob(BlobInfo):
+    """Bytes written but not yet visible: ``publish`` stores them, ``discard`` drops them."""
+
+    token: Any = None
+
+
 class ReadTx(Protocol):
     """A consistent snapshot at ``serial`` (-1 while nothing was ever committed)."""
 
@@ -65,6 +72,15 @@ class BlobStore(Protocol):
 
     def sync(self) -> None:
         """Make blobs stored with ``sync=False`` durable."""
+
+    def stage(self, chunks: Iterable[bytes]) -> StagedBlob:
+        """Write the bytes where nobody sees them yet (safe from several threads at once)."""
+
+    def publish(self, staged: StagedBlob, sync: bool = True) -> BlobInfo:
+        """Make a staged blob visible; ``sync`` as for ``put``."""
+
+    def discard(self, staged: StagedBlob) -> None:
+        """Drop a staged blob."""
 
     def put_bytes(self, data: bytes) -> BlobInfo: ...
 

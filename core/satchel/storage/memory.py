@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from satchel.plugin import hookimpl
-from satchel.storage.contract import BlobInfo, Changes, CommitListener, StorageBackend
 from satchel.storage.blobs import check_sha256
+from satchel.storage.contract import BlobInfo, Changes, CommitListener, StagedBlob, StorageBackend
 
 
 class MemoryBlobStore:
@@ -18,10 +18,18 @@ class MemoryBlobStore:
         self._blobs: dict[str, bytes] = {}
 
     def put(self, chunks: Iterable[bytes], sync: bool = True) -> BlobInfo:
+        return self.publish(self.stage(chunks))
+
+    def stage(self, chunks: Iterable[bytes]) -> StagedBlob:
         data = b"".join(chunks)
-        sha256 = hashlib.sha256(data).hexdigest()
-        self._blobs[sha256] = data
-        return BlobInfo(sha256, len(data))
+        return StagedBlob(hashlib.sha256(data).hexdigest(), len(data), data)
+
+    def publish(self, staged: StagedBlob, sync: bool = True) -> BlobInfo:
+        self._blobs[staged.sha256] = staged.token
+        return BlobInfo(staged.sha256, staged.size)
+
+    def discard(self, staged: StagedBlob) -> None:
+        pass
 
     def put_bytes(self, data: bytes) -> BlobInfo:
         return self.put([data])

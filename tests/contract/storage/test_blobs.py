@@ -234,3 +234,36 @@ def test_new_blob_is_durable_including_new_directories(storage, fsynced, request
     must_sync |= {os.path.realpath(directory.parent) for directory in created}
     assert must_sync <= set(fsynced), f"not fsynced: {sorted(must_sync - set(fsynced))}"
     assert len(set(fsynced) - must_sync) >= 1  # the file itself (as the temp file, before rename)
+
+
+def test_staged_blobs_are_invisible_until_published(storage, make_storage, run_threads):
+    serverdir = make_storage.serverdir_of(storage)
+    before = all_files(serverdir)
+    datas = [os.urandom(150_000) for _ in range(4)]
+    staged = []
+    run_threads(*[lambda data=data: staged.append(storage.blobs.stage([data[:1000], data[1000:]]))
+                  for data in datas])
+    assert sorted((info.sha256, info.size) for info in staged) == sorted((sha(d), len(d)) for d in datas)
+    assert list(storage.blobs) == []
+    assert not any(storage.blobs.exists(sha(data)) for data in datas)
+    keep, drop = staged[:2], staged[2:]
+    for info in drop:
+        storage.blobs.discard(info)
+    assert [storage.blobs.publish(info, sync=False) for info in keep] == \
+        [BlobInfo(info.sha256, info.size) for info in keep]
+    storage.blobs.sync()
+    assert sorted(storage.blobs) == sorted(info.sha256 for info in keep)
+    for info in keep:
+        assert sha(read_blob(storage.blobs, info.sha256)) == info.sha256
+    if is_file_based(storage.blobs):  # nothing left behind by the discarded ones
+        blob_files = {str(Path(storage.blobs.path(info.sha256)).relative_to(serverdir)) for info in keep}
+        assert all_files(serverdir) == before | blob_files
+
+
+def test_publishing_content_already_stored_keeps_one_copy(storage):
+    first = storage.blobs.put_bytes(b"same bytes")
+    again = storage.blobs.publish(storage.blobs.stage([b"same ", b"bytes"]))
+    assert again == first and list(storage.blobs) == [first.sha256]
+    tmpdir = getattr(storage.blobs, "tmpdir", None)
+    if tmpdir is not None:
+        assert list(Path(tmpdir).iterdir()) == []

@@ -50,7 +50,7 @@ def test_round_trip_reproduces_the_server(source, tmp_path):
     counts = dump.export(source, tmp_path / "dump")
     assert counts["files"] == 3  # release files (wheel METADATA is kept in the file records)
     manifest = json.loads((tmp_path / "dump" / dump.MANIFEST).read_text())
-    assert manifest["format"] == "satchel-dump" and manifest["version"] == 1
+    assert manifest["format"] == "satchel-dump" and manifest["version"] == 2
     target = create_app({"serverdir": str(tmp_path / "target"), "storage": "sqlite"}, initialize=False)
     try:
         dump.load(target, dump.validate(tmp_path / "dump"))
@@ -111,15 +111,52 @@ def test_damaged_dumps_are_refused(exported, damage, message):
         dump.validate(exported)
 
 
-def test_file_with_wrong_bytes_or_missing_is_refused(exported):
+def _stored(app):
+    with app.storage.read() as tx:
+        return tx.keys(""), list(app.storage.blobs)
+
+
+@pytest.mark.parametrize("hard_links", [False, True])
+def test_file_with_wrong_bytes_is_refused_and_nothing_is_stored(exported, tmp_path, hard_links):
     manifest = json.loads((exported / dump.MANIFEST).read_text())
-    victim = dump.blob_path(exported, manifest["blobs"][0])
+    victim = dump.blob_path(exported, manifest["blobs"][-1])
     victim.write_bytes(b"tampered")
-    with pytest.raises(ConfigError, match="does not match its sha256"):
-        dump.validate(exported)
-    victim.unlink()
+    target = create_app({"serverdir": str(tmp_path / "target"), "storage": "sqlite"})
+    try:
+        before = _stored(target)
+        parsed = dump.validate(exported)  # the structure is fine; the bytes are checked while copying
+        with pytest.raises(ConfigError, match="does not match its sha256"):
+            dump.load(target, parsed, hard_links=hard_links)
+        assert _stored(target) == before
+        assert not list((tmp_path / "target" / "+blobs" / "tmp").iterdir())  # staged copies dropped
+    finally:
+        target.close()
+
+
+def test_missing_file_or_bad_file_list_is_refused(exported):
+    manifest = json.loads((exported / dump.MANIFEST).read_text())
+    dump.blob_path(exported, manifest["blobs"][0]).unlink()
     with pytest.raises(ConfigError, match="is missing from the dump"):
         dump.validate(exported)
+    _edit_manifest(exported, blobs=["../../etc/passwd"])
+    with pytest.raises(ConfigError, match="not sha256 digests"):
+        dump.validate(exported)
+
+
+def test_version_1_layout_is_still_read(source, exported, tmp_path):
+    manifest = json.loads((exported / dump.MANIFEST).read_text())
+    for sha256 in manifest["blobs"]:
+        old = dump.blob_path(exported, sha256, version=1)
+        old.parent.mkdir(parents=True, exist_ok=True)
+        dump.blob_path(exported, sha256).rename(old)
+    _edit_manifest(exported, version=1)
+    target = create_app({"serverdir": str(tmp_path / "target"), "storage": "sqlite"}, initialize=False)
+    try:
+        dump.load(target, dump.validate(exported))
+        assert pages(target) == pages(source)
+        assert sorted(target.storage.blobs) == sorted(manifest["blobs"])
+    finally:
+        target.close()
 
 
 def test_cli_round_trip_and_refusals(source, tmp_path):
@@ -131,7 +168,7 @@ def test_cli_round_trip_and_refusals(source, tmp_path):
     assert result.returncode == 0, result.stderr
     again = satchel("import", str(tmp_path / "cli-dump"), "--serverdir", serverdir)
     assert again.returncode == 2 and "already holds data" in again.stderr
-    _edit_manifest(tmp_path / "cli-dump", version=2)
+    _edit_manifest(tmp_path / "cli-dump", version=dump.VERSION + 1)
     newer = satchel("import", str(tmp_path / "cli-dump"), "--serverdir", str(tmp_path / "t2"))
     assert newer.returncode == 2 and "newer than this satchel understands" in newer.stderr
     app = create_app({"serverdir": target, "storage": "sqlite"}, initialize=False)
