@@ -23,6 +23,8 @@ from satchel.model.projects import log_entry
 from satchel.names import check_indexname, check_project_name, check_username, normalize_project
 from satchel.storage.contract import BlobInfo
 
+from satchel_ops.parallel import StagingError, progress_map, stage_files
+
 DUMPVERSIONS = ("1", "2")
 FILE_TYPES = ("releasefile", "doczip", "toxresult")
 USER_KEYS = ("email", "title", "description", "custom_data", "created", "modified")
@@ -324,8 +326,10 @@ def validate_devpi_dump(path: Path, progress=None) -> DevpiDump:
     for f, _ in pending:
         if f.type == "toxresult" and (f.index, f.project, f.version, f.for_basename) not in releases:
             _fail(path, f"{f.relpath}: tox result for {f.for_basename}, which is not in the dump")
-    for devpi_file, expected in progress(pending, total=len(pending), desc="verifying devpi dump"):
-        devpi_file.sha256, devpi_file.size = _hash_file(path, devpi_file.relpath, expected)
+    digests = progress_map(lambda item: _hash_file(path, item[0].relpath, item[1]), pending,
+                           total=len(pending), desc="verifying devpi dump", show=progress)
+    for (devpi_file, _), (sha256, size) in zip(pending, digests):
+        devpi_file.sha256, devpi_file.size = sha256, size
         dump.indexes[devpi_file.index].files.append(devpi_file)
     return dump
 
@@ -427,22 +431,16 @@ def _apply_files(tx, app, dump: DevpiDump, stages: dict, blobs: dict, counts: di
 def _store_blobs(app, dump: DevpiDump, progress) -> dict[str, BlobInfo]:
     """Each distinct file into the blob store; its sha256 and size must still be the validated ones."""
     store = app.storage.blobs
-    stored: dict[str, BlobInfo] = {}
     unique = list({f.sha256: f for f in dump.files}.values())
-    for f in progress(unique, total=len(unique), desc="storing files"):
-        if store.exists(f.sha256):
-            stored[f.sha256] = BlobInfo(f.sha256, f.size)
-            continue
-        try:
-            with f.path.open("rb") as handle:
-                blob = store.put(iter(lambda: handle.read(CHUNK_SIZE), b""), sync=False)
-        except OSError as exc:
-            _fail(dump.path, f"cannot read {f.relpath}: {exc.strerror}")
-        if (blob.sha256, blob.size) != (f.sha256, f.size):
-            _fail(dump.path, f"{f.relpath} changed after the dump was validated")
-        stored[f.sha256] = blob
+    jobs = [(f.path, f.sha256, f.size) for f in unique if not store.exists(f.sha256)]
+    try:
+        staged = stage_files(store, jobs, desc="storing files", show=progress)
+    except StagingError as exc:
+        _fail(dump.path, f"{exc.path.relative_to(dump.path)} {exc.problem}: it changed after the dump was validated")
+    for item in staged:
+        store.publish(item, sync=False)
     store.sync()  # one flush for all files, before the records that reference them commit
-    return stored
+    return {f.sha256: BlobInfo(f.sha256, f.size) for f in unique}
 
 
 def import_devpi_dump(app, dump: DevpiDump, progress=None) -> dict:

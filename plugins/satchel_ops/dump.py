@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from satchel.errors import ConfigError
 from satchel.progress import progress
 
 from satchel_ops.blobrefs import blob_refs, mirror_prefixes
-from satchel_ops.parallel import file_sha256, progress_map, read_chunks
+from satchel_ops.parallel import StagingError, file_sha256, progress_map, read_chunks, stage_files
 
 FORMAT = "satchel-dump"
 VERSION = 2
@@ -147,42 +146,33 @@ def load(app, dump: Dump, hard_links: bool = False) -> dict:
     blobs = app.storage.blobs
     listed = sorted(set(dump.manifest.get("blobs") or ()))
     version = dump.manifest["version"]
-    failed = threading.Event()
-
-    def take(sha256: str):
-        """Stage (or hash, to link it later) one file; None for a file the store already has."""
-        if failed.is_set() or blobs.exists(sha256):
-            return None
-        source = blob_path(dump.root, sha256, version)
+    sources = [(blob_path(dump.root, sha, version), sha, None) for sha in listed if not blobs.exists(sha)]
+    try:
         if hard_links and hasattr(blobs, "link_file"):
-            actual, staged = file_sha256(source), source
+            _check_all(sources)
+            staged = []
+            for source, sha256, _ in progress(sources, total=len(sources), desc="linking files", unit="file"):
+                if not blobs.link_file(source, sha256):
+                    staged += stage_files(blobs, [(source, sha256, None)], desc="copying files")
         else:
-            with open(source, "rb") as handle:
-                staged = blobs.stage(read_chunks(handle))
-            actual = staged.sha256
-        if actual != sha256:
-            failed.set()
-            return ConfigError(f"file {source} does not match its sha256: the dump is damaged"), staged
-        return None, staged
-
-    taken = [result for result in progress_map(take, listed, total=len(listed), desc="checking and copying files")
-             if result is not None]
-    errors = [error for error, _ in taken if error is not None]
-    if errors:
-        for _, staged in taken:
-            if not isinstance(staged, Path):
-                blobs.discard(staged)
-        raise errors[0]
-    for _, staged in progress(taken, total=len(taken), desc="storing files", unit="file"):
-        if isinstance(staged, Path):
-            if not blobs.link_file(staged, staged.name):
-                with open(staged, "rb") as handle:
-                    blobs.put(read_chunks(handle), sync=False)
-        else:
-            blobs.publish(staged, sync=False)
+            staged = stage_files(blobs, sources, desc="checking and copying files")
+    except StagingError as exc:
+        raise ConfigError(f"file {exc.path} {exc.problem}: the dump is damaged") from None
+    for item in staged:
+        blobs.publish(item, sync=False)
     blobs.sync()  # one flush for all files, before the records that reference them commit
     with app.storage.write() as tx:
         for key, value in progress(dump.records, total=len(dump.records), desc="importing records",
                                    unit="record"):
             tx.set(key, value)
     return {"records": len(dump.records), "files": len(listed)}
+
+
+def _check_all(sources) -> None:
+    """Hash every file (before any is linked into the store)."""
+    def check(job):
+        path, sha256, _ = job
+        if file_sha256(path) != sha256:
+            raise StagingError(path, "does not match its sha256")
+    for _ in progress_map(check, sources, total=len(sources), desc="checking files"):
+        pass
