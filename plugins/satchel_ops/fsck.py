@@ -6,12 +6,10 @@ from dataclasses import dataclass, field
 
 import requests
 
-from satchel.progress import progress
-
 from satchel_ops.blobrefs import blob_refs
+from satchel_ops.parallel import CHUNK, progress_map, read_chunks
 
 log = logging.getLogger(__name__)
-CHUNK = 1 << 20
 
 
 @dataclass
@@ -32,7 +30,7 @@ class Report:
 def _matches(blobs, sha256: str) -> bool:
     digest = hashlib.sha256()
     with blobs.open(sha256) as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
+        for chunk in read_chunks(handle):
             digest.update(chunk)
     return digest.hexdigest() == sha256
 
@@ -41,20 +39,22 @@ def check(app, checksum: bool = True) -> tuple[Report, dict[str, dict]]:
     """Look at every reference; returns the report and the records of bad files (for repair)."""
     blobs = app.storage.blobs
     report = Report()
-    referenced: set[str] = set()
     bad_records: dict[str, dict] = {}
     with app.storage.read() as tx:
-        records = [(key, value) for key, value in tx.items("") if any(True for _ in blob_refs(key, value))]
-    for key, value in progress(records, total=len(records), desc="checking files", unit="file"):
-        for sha256 in blob_refs(key, value):
-            referenced.add(sha256)
-            report.checked += 1
-            if not blobs.exists(sha256):
-                report.missing.append((key, sha256))
-                bad_records[key] = value
-            elif checksum and not _matches(blobs, sha256):
-                report.corrupt.append((key, sha256))
-                bad_records[key] = value
+        refs = [(key, value, sha256) for key, value in tx.items("") for sha256 in blob_refs(key, value)]
+
+    def state(ref) -> str:
+        sha256 = ref[2]
+        if not blobs.exists(sha256):
+            return "missing"
+        return "corrupt" if checksum and not _matches(blobs, sha256) else "ok"
+
+    for (key, value, sha256), found in zip(refs, progress_map(state, refs, total=len(refs), desc="checking files")):
+        report.checked += 1
+        if found != "ok":
+            getattr(report, found).append((key, sha256))
+            bad_records[key] = value
+    referenced = {sha256 for _, _, sha256 in refs}
     report.orphans = [sha256 for sha256 in blobs if sha256 not in referenced]
     return report, bad_records
 
