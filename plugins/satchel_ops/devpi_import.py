@@ -328,7 +328,8 @@ def validate_devpi_dump(path: Path, progress=None) -> DevpiDump:
             _fail(path, f"{f.relpath}: tox result for {f.for_basename}, which is not in the dump")
     digests = progress_map(lambda item: _hash_file(path, item[0].relpath, item[1]), pending,
                            total=len(pending), desc="verifying devpi dump", show=progress)
-    for (devpi_file, _), (sha256, size) in zip(pending, digests):
+    # progress first: zip then runs it to its end, so the bar closes and the "done" line is logged
+    for (sha256, size), (devpi_file, _) in zip(digests, pending):
         devpi_file.sha256, devpi_file.size = sha256, size
         dump.indexes[devpi_file.index].files.append(devpi_file)
     return dump

@@ -49,7 +49,8 @@ def check(app, checksum: bool = True) -> tuple[Report, dict[str, dict]]:
             return "missing"
         return "corrupt" if checksum and not _matches(blobs, sha256) else "ok"
 
-    for (key, value, sha256), found in zip(refs, progress_map(state, refs, total=len(refs), desc="checking files")):
+    # progress first: zip then runs it to its end, so the bar closes and the "done" line is logged
+    for found, (key, value, sha256) in zip(progress_map(state, refs, total=len(refs), desc="checking files"), refs):
         report.checked += 1
         if found != "ok":
             getattr(report, found).append((key, sha256))

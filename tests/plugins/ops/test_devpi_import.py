@@ -452,12 +452,14 @@ def test_non_empty_serverdir_is_refused(devpi_dump, fresh_app):
 
 
 def test_progress_callable_is_used(devpi_dump, fresh_app):
-    seen = []
+    seen, finished = [], []
 
     def progress(iterable, total=None, desc=""):
         seen.append((desc, total))
-        return iterable
+        yield from iterable
+        finished.append(desc)  # only reached when the caller runs the progress to its end
 
     dump = devpi_import.validate_devpi_dump(devpi_dump[0], progress=progress)
     devpi_import.import_devpi_dump(fresh_app(), dump, progress=progress)
     assert seen == [("verifying devpi dump", 6), ("storing files", 6)]
+    assert finished == ["verifying devpi dump", "storing files"]
