@@ -20,7 +20,7 @@ def progress(items: Iterable[T], total: int | None = None, desc: str = "", unit:
     """Iterate ``items`` while showing progress on ``stream`` (stderr)."""
     stream = stream or sys.stderr
     if stream.isatty():
-        yield from tqdm(items, total=total, desc=desc, unit=unit, file=stream, **_fallback_size(stream))
+        yield from terminal_bar(total=total, desc=desc, unit=unit, stream=stream, iterable=items)
         return
     started = last = time.monotonic()
     count = 0
@@ -33,6 +33,14 @@ def progress(items: Iterable[T], total: int | None = None, desc: str = "", unit:
             of = f"/{total}" if total is not None else ""
             log.info("%s: %d%s %ss (%.0fs)", desc, count, of, unit, now - started)
     log.info("%s: done, %d %ss in %.1fs", desc, count, unit, time.monotonic() - started)
+
+
+def terminal_bar(total: int | None, desc: str, unit: str = "item", stream=None, iterable=None) -> tqdm | None:
+    """A tqdm bar on ``stream`` (stderr) for work updated by hand, or None when it is not a terminal."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return None
+    return tqdm(iterable, total=total, desc=desc, unit=unit, file=stream, **_fallback_size(stream))
 
 
 def _fallback_size(stream) -> dict:

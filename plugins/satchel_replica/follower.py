@@ -2,11 +2,11 @@
 
 import json
 import logging
-import sys
 import threading
 
 import requests
-from tqdm import tqdm
+
+from satchel.progress import terminal_bar
 
 log = logging.getLogger(__name__)
 POLL_TIMEOUT = 20  # seconds the primary may hold a long poll
@@ -64,12 +64,15 @@ class Follower(threading.Thread):
                 replication.imported(serial, entry["changes"])
                 if self.bar is not None:
                     self.bar.update(1)
+                    if self.bar.n >= self.bar.total:  # caught up: show 100% and leave the terminal to the log
+                        self.bar.close()
+                        self.bar = None
 
     def _progress(self, start: int) -> None:
         """A bar for the initial catch-up when running on a terminal."""
         behind = self.replication.primary_serial - start + 1
-        if self.bar is None and sys.stderr.isatty() and behind > 100:
-            self.bar = tqdm(total=behind, desc="catching up with the primary", unit="serial")
+        if self.bar is None and behind > 100:
+            self.bar = terminal_bar(total=behind, desc="catching up with the primary", unit="serial")
 
     def stop(self) -> None:
         self.stopping.set()

@@ -19,7 +19,8 @@ def free_port() -> int:
 class ServerProcess:
     """A ``satchel serve`` child process; ``stop()`` always ends it."""
 
-    def __init__(self, serverdir: Path, args=(), env=None, port: int | None = None):
+    def __init__(self, serverdir: Path, args=(), env=None, port: int | None = None, stderr=None):
+        """``stderr``: where the server's stderr goes (a file descriptor), instead of its log file."""
         self.serverdir = Path(serverdir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -27,12 +28,14 @@ class ServerProcess:
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
         self.logfile = self.serverdir.parent / f"satchel-{self.port}.log"
+        self.stderr = stderr
 
     def start(self, timeout: float = 30) -> "ServerProcess":
         command = [sys.executable, "-m", "satchel", "serve", "--serverdir", str(self.serverdir),
                    "--host", "127.0.0.1", "--port", str(self.port), *self.args]
         self._log = open(self.logfile, "ab")
-        self.process = subprocess.Popen(command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(command, env=self.env, stdout=self._log,
+                                        stderr=subprocess.STDOUT if self.stderr is None else self.stderr,
                                         stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,10 +1,5 @@
 """Export, import and fsck as commands: a tqdm bar on a real terminal, log lines on a pipe."""
 
-import fcntl
-import os
-import pty
-import struct
-import termios
 import subprocess
 import sys
 
@@ -12,8 +7,7 @@ import pytest
 
 from satchel.app import create_app
 from satchel.testing.fixtures import Filler
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+from satchel.testing.terminal import bar_lines, run_on_terminal
 
 
 @pytest.fixture(scope="module")
@@ -30,35 +24,12 @@ def serverdir(tmp_path_factory):
 
 
 def on_terminal(*args, columns=100) -> tuple[int, str]:
-    """Run ``satchel *args`` with stderr on a pseudo-terminal ``columns`` wide (0: never sized);
-    exit code and what the terminal showed."""
-    controller, terminal = pty.openpty()
-    if columns:
-        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "satchel", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=terminal)
-    os.close(terminal)
-    shown = bytearray()
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the child closed its end
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(controller)
-    return proc.wait(timeout=120), shown.decode("utf-8", "replace")
+    return run_on_terminal([sys.executable, "-m", "satchel", *args], columns=columns)
 
 
 def on_a_pipe(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "satchel", *args], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=120)
-
-
-def bar_lines(shown: str) -> list[str]:
-    """The last drawing of each bar: tqdm redraws a bar in place after a carriage return."""
-    return [line.rsplit("\r", 1)[-1] for line in shown.replace("\r\n", "\n").split("\n") if "|" in line]
 
 
 @pytest.mark.parametrize("columns", [100, 0], ids=["sized terminal", "unsized terminal"])

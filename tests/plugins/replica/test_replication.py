@@ -13,6 +13,7 @@ import requests
 
 from satchel.testing.fixtures import make_wheel
 from satchel.testing.server import ServerProcess, free_port
+from satchel.testing.terminal import PseudoTerminal, bar_lines
 
 pytestmark = pytest.mark.slow
 JSON = {"Accept": "application/json", "Content-Type": "application/json"}
@@ -64,9 +65,10 @@ def primary(tmp_path):
     server.stop()
 
 
-def replica_of(primary, serverdir, *extra):
+def replica_of(primary, serverdir, *extra, stderr=None):
     secret = primary.serverdir / ".secret"
-    return ServerProcess(serverdir, args=["--primary-url", primary.url, "--secretfile", str(secret), *extra])
+    return ServerProcess(serverdir, args=["--primary-url", primary.url, "--secretfile", str(secret), *extra],
+                         stderr=stderr)
 
 
 def test_upload_on_primary_install_from_replica(primary, tmp_path):
@@ -126,6 +128,23 @@ def test_replica_killed_mid_sync_resumes(primary, tmp_path):
         wait_in_sync(again, primary)
         assert page(again) == page(primary)
         assert status(again)["serial"] == status(primary)["serial"]
+
+
+@pytest.mark.parametrize("columns", [100, 0], ids=["sized terminal", "unsized terminal"])
+def test_catch_up_shows_a_bar_on_a_terminal(primary, tmp_path, columns):
+    for number in range(120):
+        upload(primary.url, f"4.{number}")
+    terminal = PseudoTerminal(columns)
+    replica = replica_of(primary, tmp_path / "replica", stderr=terminal.terminal)
+    try:
+        replica.start()
+        terminal.attached()
+        wait_in_sync(replica, primary)
+    finally:
+        replica.stop()
+    bars = bar_lines(terminal.finished())
+    assert any(bar.startswith("catching up with the primary: 100%|") for bar in bars), terminal.shown
+    assert all(len(bar) <= (columns or 80) for bar in bars), bars
 
 
 def test_primary_down_then_back(tmp_path):
