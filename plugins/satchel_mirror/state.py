@@ -14,49 +14,14 @@ from satchel.errors import UpstreamError
 from satchel.model import keys
 
 from satchel_mirror.links import project_record
-from satchel_mirror.upstream import Upstream, UpstreamTimeout, page_deadline
+from satchel_mirror.stats import MirrorStats
+from satchel_mirror.upstream import Upstream, UpstreamDown, UpstreamTimeout, page_deadline
 
 log = logging.getLogger(__name__)
 RECENT_RECORDS = 2048
-
-
-class MirrorStats:
-    """Counters of one mirror since the process started (``/+status``)."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.last_contact: float | None = None
-        self.pages_fetched = 0
-        self.files_fetched = 0
-        self.bytes_fetched = 0
-        self.failures = 0
-        self.last_error: str | None = None
-
-    def contact(self) -> None:
-        with self.lock:
-            self.last_contact = time.time()
-
-    def page(self) -> None:
-        with self.lock:
-            self.last_contact = time.time()
-            self.pages_fetched += 1
-
-    def file(self, size: int) -> None:
-        with self.lock:
-            self.files_fetched += 1
-            self.bytes_fetched += size
-
-    def failure(self, message: str) -> None:
-        with self.lock:
-            self.failures += 1
-            self.last_error = message
-
-    def as_dict(self) -> dict:
-        contact = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_contact)) \
-            if self.last_contact else None
-        return {"last-upstream-contact": contact, "pages-fetched": self.pages_fetched,
-                "files-fetched": self.files_fetched, "bytes-fetched": self.bytes_fetched,
-                "upstream-failures": self.failures, "last-error": self.last_error}
+# after upstream was found down, stored pages are served without asking it again for a while
+BACKOFF_FIRST = 2.0  # seconds, doubled on each failure in a row
+BACKOFF_MAX = 60.0
 
 
 class MirrorState:
@@ -79,6 +44,24 @@ class MirrorState:
         self.stats = MirrorStats()
         self.names_refresh: Future | None = None
         self.names_checked: float | None = None
+        self.down_in_a_row = 0
+        self.retry_at = 0.0  # monotonic time before which stored pages are not refreshed
+
+    # --- back-off ------------------------------------------------------------------------
+
+    def upstream_down(self) -> None:
+        with self.lock:
+            self.down_in_a_row += 1
+            pause = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self.down_in_a_row - 1))
+            self.retry_at = time.monotonic() + pause
+
+    def upstream_up(self) -> None:
+        with self.lock:
+            self.down_in_a_row, self.retry_at = 0, 0.0
+
+    def retry_in(self) -> float:
+        """Seconds until stored pages are refreshed from upstream again (0: not backing off)."""
+        return max(0.0, self.retry_at - time.monotonic())
 
     # --- configuration -------------------------------------------------------------------
 
@@ -156,6 +139,8 @@ class MirrorState:
         checked = self.checked.get(project)
         if checked is not None and time.monotonic() - checked < expiry:
             return record, serial
+        if record is not None and self.retry_in() > 0:
+            return record, serial  # upstream was just found down: don't make every request wait on it
         with self.lock:
             asked = self.asked_in.setdefault(tx, set())
             if project in asked:  # one check per request (the page's serial, then its links)
@@ -201,6 +186,8 @@ class MirrorState:
             result = self.upstream(stage).project_page(project, etag=(stored or {}).get("etag"))
         except UpstreamError as exc:
             self.stats.failure(exc.message)
+            if isinstance(exc, (UpstreamDown, UpstreamTimeout)):
+                self.upstream_down()
             log.warning("mirror %s: %s", self.stage_name, exc.message)
             raise
         except Exception as exc:  # never leave a waiting request with a bare 500
@@ -209,6 +196,7 @@ class MirrorState:
             log.exception("mirror %s: %s", self.stage_name, message)
             raise UpstreamError(message) from None
         self.stats.page()
+        self.upstream_up()
         with self.app.storage.read() as tx:
             current, serial = tx.get_with_serial(keys.project(self.stage_name, project))
         if result.status == 304 and current is not None:
@@ -248,10 +236,14 @@ class MirrorState:
                                         timeout=page_deadline(timeout))
         except requests.RequestException as exc:
             self.stats.failure(f"primary unreachable: {type(exc).__name__}")
+            self.upstream_down()
             raise UpstreamError(f"the primary could not be reached for {project}") from None
         response.close()
         if response.status_code not in (200, 404):
+            if response.status_code >= 500:
+                self.upstream_down()
             raise UpstreamError(f"the primary answered {response.status_code} for {project}")
+        self.upstream_up()
         serial = response.headers.get("X-Devpi-Serial", "")
         if serial.isdigit():
             self.app.wait_for_serial(int(serial), page_deadline(timeout))
@@ -277,5 +269,6 @@ class MirrorState:
         return new_serial
 
     def forget(self, project: str) -> None:
-        """Make the next request re-check upstream (``refresh``)."""
+        """Make the next request re-check upstream (``refresh``), even while backing off."""
         self.checked.pop(project, None)
+        self.upstream_up()

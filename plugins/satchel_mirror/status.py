@@ -7,7 +7,6 @@ from satchel.model.users import list_usernames
 from satchel_mirror.runtime import runtime
 
 
-
 def _cached_totals(app) -> dict:
     """``{index: {"pages-cached", "files-cached", "bytes-cached", "url"}}`` from storage."""
     totals = {}
@@ -37,5 +36,6 @@ def mirror_status(app) -> dict:
     for name, totals in sorted(cached[1].items()):
         state = found.states.get(name)
         result[name] = {**totals, **(state.stats.as_dict() if state is not None else
-                                     {"last-upstream-contact": None, "upstream-failures": 0})}
+                                     {"last-upstream-contact": None, "upstream-failures": 0}),
+                        "upstream-retry-in": round(state.retry_in(), 1) if state is not None else 0.0}
     return result

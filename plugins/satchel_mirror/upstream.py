@@ -33,6 +33,10 @@ class UpstreamTimeout(UpstreamError):
     status = 504
 
 
+class UpstreamDown(UpstreamError):
+    """Upstream could not be reached, broke the connection or answered 5xx: the mirror backs off."""
+
+
 class PageResult:
     """What a project page fetch found: ``status`` 200 (``page`` set), 304 or 404."""
 
@@ -87,7 +91,7 @@ class Upstream:
         except requests.TooManyRedirects:
             raise UpstreamError(f"upstream redirects too often: {url}") from None
         except requests.RequestException as exc:
-            raise UpstreamError(f"upstream unreachable: {url}: {type(exc).__name__}") from None
+            raise UpstreamDown(f"upstream unreachable: {url}: {type(exc).__name__}") from None
 
     def project_page(self, project: str, etag: str | None = None) -> PageResult:
         from pypi_simple import ACCEPT_JSON_PREFERRED, ProjectPage
@@ -105,7 +109,8 @@ class Upstream:
             if response.status_code == 404:
                 return PageResult(404)
             if response.status_code != 200:
-                raise UpstreamError(f"upstream answered {response.status_code} for {url}")
+                error = UpstreamDown if response.status_code >= 500 else UpstreamError
+                raise error(f"upstream answered {response.status_code} for {url}")
             body = read_limited(response, url, page_deadline(self.timeout), MAX_PAGE_BYTES)
             content_type = response.headers.get("Content-Type", "text/html").split(";")[0].strip().lower()
             if content_type in ("text/html", "application/vnd.pypi.simple.v1+html") \
@@ -155,7 +160,7 @@ def read_limited(response: requests.Response, url: str, deadline: float, max_byt
             if time.monotonic() > stop:
                 raise UpstreamTimeout(f"upstream answer took longer than {deadline:.1f}s: {url}")
     except requests.RequestException as exc:
-        raise UpstreamError(f"upstream connection broke: {url}: {type(exc).__name__}") from None
+        raise UpstreamDown(f"upstream connection broke: {url}: {type(exc).__name__}") from None
     return b"".join(parts)
 
 

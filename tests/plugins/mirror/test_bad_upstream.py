@@ -74,3 +74,74 @@ def test_upstream_error_messages_are_json_for_installers(world):
     reply = world.page("hello-pkg", status=502)
     assert reply.content_type == "application/json"
     assert reply.json["message"]
+
+
+@pytest.fixture
+def cached_world(make_world, monkeypatch):
+    """Two projects cached and always expired; back-off short enough to wait out."""
+    monkeypatch.setattr("satchel_mirror.state.BACKOFF_FIRST", 0.5)
+    world = make_world(mirror_cache_expiry=0)
+    world.wheel("hello-pkg")
+    world.wheel("other-pkg")
+    assert world.links("hello-pkg") and world.links("other-pkg")
+    world.upstream.clear_requests()
+    return world
+
+
+def _mirror_status(world) -> dict:
+    return world.status()["root/mirror"]
+
+
+@pytest.mark.parametrize("fault", [503, "reset", "endless"])
+def test_upstream_down_backs_off_and_serves_stored_pages(cached_world, fault):
+    world = cached_world
+    world.upstream.fail("/simple/*", fault)
+    assert "hello_pkg-1.0-py3-none-any.whl" in world.links("hello-pkg")  # stale, after asking upstream
+    deadline = time.monotonic() + 5
+    while _mirror_status(world)["upstream-retry-in"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # an endless page fails in the background
+    asked = world.upstream.count("/simple/*")
+    assert asked >= 1 and _mirror_status(world)["upstream-retry-in"] > 0
+    started = time.monotonic()
+    assert "other_pkg-1.0-py3-none-any.whl" in world.links("other-pkg")
+    assert "hello_pkg-1.0-py3-none-any.whl" in world.links("hello-pkg")
+    assert time.monotonic() - started < 0.4  # served from storage without waiting on upstream
+    assert world.upstream.count("/simple/*") == asked
+    world.upstream.clear_faults()
+    time.sleep(0.6)  # the first back-off is over
+    world.wheel("other-pkg", "2.0")
+    assert "other_pkg-2.0-py3-none-any.whl" in world.links("other-pkg")
+    assert _mirror_status(world)["upstream-retry-in"] == 0
+
+
+def test_back_off_grows_while_upstream_stays_down(cached_world):
+    world = cached_world
+    world.upstream.fail("/simple/*", 503)
+    pauses = []
+    for _ in range(3):
+        world.links("hello-pkg")
+        pauses.append(_mirror_status(world)["upstream-retry-in"])
+        time.sleep(pauses[-1] + 0.05)
+    assert pauses[0] <= 0.5 < pauses[1] <= 1.0 < pauses[2] <= 2.0
+    assert world.upstream.count("/simple/*") == 3
+
+
+def test_refresh_and_unknown_projects_still_ask_upstream_while_backing_off(cached_world):
+    world = cached_world
+    world.upstream.fail("/simple/*", 503, times=1)
+    world.links("hello-pkg")
+    assert _mirror_status(world)["upstream-retry-in"] > 0
+    world.wheel("new-pkg")
+    assert "new_pkg-1.0-py3-none-any.whl" in world.links("new-pkg")  # nothing stored: upstream is asked
+    world.wheel("other-pkg", "2.0")
+    world.web.post("/root/mirror/+simple/other-pkg/refresh", status=302)
+    assert "other_pkg-2.0-py3-none-any.whl" in world.links("other-pkg")  # an explicit refresh asks at once
+
+
+def test_a_bad_page_of_one_project_does_not_back_off(cached_world):
+    world = cached_world
+    world.upstream.fail("/simple/hello-pkg/", "garbage")
+    world.links("hello-pkg")
+    assert _mirror_status(world)["upstream-retry-in"] == 0
+    world.wheel("other-pkg", "2.0")
+    assert "other_pkg-2.0-py3-none-any.whl" in world.links("other-pkg")
