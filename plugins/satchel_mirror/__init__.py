@@ -7,7 +7,7 @@ from satchel.names import normalize_project
 from satchel.plugin import hookimpl, hookspec
 from satchel.web.responses import redirect
 
-from satchel_mirror import files
+from satchel_mirror import files, removal
 from satchel_mirror.config import MIRROR_DEFAULTS, MIRROR_OPTIONAL, normalize_mirror_config, public_mirror_config
 from satchel_mirror.prune import prune_command
 from satchel_mirror.runtime import runtime
@@ -102,6 +102,14 @@ def satchel_add_routes(router):
     router.add("mirror_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", files.serve_mirror_file,
                predicate=files.is_mirror_request, permission="pkg_read", before="file")
     router.add("mirror_refresh", UI + r"/\+simple/(?P<project>[^/]+)/refresh", refresh, methods=("POST",))
+    # ahead of the private indexes' DELETE routes (when that plugin is loaded), for mirror indexes only
+    for name, pattern, view, before in (
+            ("mirror_file_delete", UI + r"/\+f/(?P<relpath>.+)", removal.delete_file, "file_delete"),
+            ("mirror_version_delete", UI + r"/(?P<project>[^+/]+)/(?P<version>[^/]+/?)", removal.delete_version,
+             "version_delete"),
+            ("mirror_project_delete", UI + r"/(?P<project>[^+/]+/?)", removal.delete_project, "project_delete")):
+        router.add(name, pattern, view, methods=("DELETE",), predicate=files.is_mirror_request, before=before,
+                   own_transaction=True)
 
 
 @hookimpl

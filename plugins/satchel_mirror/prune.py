@@ -3,12 +3,11 @@
 import sys
 import time
 
-from tqdm import tqdm
-
 from satchel.app import App
 from satchel.errors import ConfigError
 from satchel.model.indexes import list_stages
 from satchel.model.users import list_usernames
+from satchel.progress import progress as satchel_progress
 
 
 def _mirror_stages(app, tx, only: str | None):
@@ -34,7 +33,11 @@ def _referenced_blobs(tx) -> set[str]:
 
 
 def prune(app, days: int, only: str | None = None, progress: bool = False) -> tuple[int, int]:
-    """Remove cached mirror files last requested more than ``days`` ago; ``(files, bytes freed)``."""
+    """Remove cached mirror files last requested more than ``days`` ago; ``(files, bytes freed)``.
+
+    ``progress``: show it (a bar on a terminal, log lines otherwise).
+    """
+    show = satchel_progress if progress else _quiet
     cutoff = time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
     with app.storage.read() as tx:
         old = []
@@ -43,17 +46,29 @@ def prune(app, days: int, only: str | None = None, progress: bool = False) -> tu
                 if (entry.get("last_access") or "") < cutoff:
                     old.append((key, entry))
     with app.storage.write() as tx:
-        for key, _ in tqdm(old, desc="forgetting files", unit="file", disable=not progress):
+        for key, _ in show(old, total=len(old), desc="forgetting files", unit="file"):
             tx.delete(key)
+    return len(old), free_blobs(app, old, show)
+
+
+def free_blobs(app, entries: list[tuple[str, dict]], show=None) -> int:
+    """Delete the blobs of file entries already deleted, unless something else still refers to them.
+
+    Returns the bytes freed.
+    """
     with app.storage.read() as tx:
         referenced = _referenced_blobs(tx)
     freed = 0
-    for _, entry in tqdm(old, desc="freeing space", unit="file", disable=not progress):
+    for _, entry in (show or _quiet)(entries, total=len(entries), desc="freeing space", unit="file"):
         for sha256 in (entry.get("sha256"), entry.get("metadata_sha256")):
             if sha256 and sha256 not in referenced and app.storage.blobs.exists(sha256):
                 freed += entry.get("size", 0) if sha256 == entry.get("sha256") else 0
                 app.storage.blobs.delete(sha256)
-    return len(old), freed
+    return freed
+
+
+def _quiet(items, **_):
+    return items
 
 
 def prune_command(config, pluginmanager) -> int:
@@ -64,6 +79,6 @@ def prune_command(config, pluginmanager) -> int:
     if days < 0:
         raise ConfigError("DAYS must not be negative")
     with App(config, pluginmanager) as app:
-        count, freed = prune(app, days, config.get("index"), progress=sys.stderr.isatty())
+        count, freed = prune(app, days, config.get("index"), progress=True)
     print(f"removed {count} cached mirror files, freed {freed} bytes", file=sys.stderr)
     return 0

@@ -268,6 +268,13 @@ class MirrorState:
         self._remember(project, new_serial, record)
         return new_serial
 
+    def dropped(self, project: str) -> None:
+        """The stored page was deleted: nothing of it is remembered, the next request asks upstream."""
+        with self.lock:
+            self.recent.pop(project, None)
+            self.upstream_serials.pop(project, None)
+        self.checked.pop(project, None)
+
     def forget(self, project: str) -> None:
         """Make the next request re-check upstream (``refresh``), even while backing off."""
         self.checked.pop(project, None)

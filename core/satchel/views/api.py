@@ -70,7 +70,10 @@ def _verdata(request, stage_order, project: str, version: str, links) -> dict | 
         if data is not None:
             break
     if data is None:
-        return None
+        # a release only a mirror has: no metadata is stored, its files are all there is (as devpi)
+        if not any(link["version"] == version for _, link in links):
+            return None
+        data = {"name": project, "version": version}
     data = dict(data)
     data["+links"] = _version_links(request, stage_order, project, version, links)
     return data
