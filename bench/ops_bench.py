@@ -5,9 +5,10 @@ Both servers are filled over HTTP with the same N wheels (one sequential client 
 fills run at the same time), then stopped. Then, per round, interleaved and into fresh
 directories each time:
 
-    satchel export, devpi-export, satchel import, devpi-import
+    satchel export, devpi-export, satchel import, devpi-import, satchel import --from-devpi
 
-Each command is timed as a whole (process spawn to exit). MB/s = bytes of the uploaded release
+The last one is the migration path: satchel reading devpi's own dump of this round, compared with
+devpi-import reading the same dump. Each command is timed as a whole (process spawn to exit). MB/s = bytes of the uploaded release
 files / seconds (MB = 10^6 bytes). After each round both imported serverdirs are started and must
 serve the same set of N files (all simple pages are walked); a sample of files is downloaded and
 checked against its sha256.
@@ -196,24 +197,35 @@ class Bench:
                 self.samples.append(Sample(rnd, op, lab, secs, cpu.neighbours, n, b))
                 log(f"round {rnd} {lab} {op}: {secs:.2f} s, "
                     f"{self.payload_bytes / secs / 1e6:.0f} MB/s, neighbours {cpu.neighbours:.2f}")
+        migrated = rdir / "satchel-migrated"
+        argv = satchel_launcher() + ["import", "--from-devpi", str(dumps["devpi"]), "--serverdir", str(migrated)]
+        sampler = CpuSampler({})
+        sampler.start()
+        secs = run_checked(argv, "satchel import --from-devpi", logs["satchel"])
+        cpu = sampler.stop()
+        n, b = dir_bytes(migrated)
+        self.samples.append(Sample(rnd, "migrate", "satchel", secs, cpu.neighbours, n, b))
+        log(f"round {rnd} satchel import --from-devpi: {secs:.2f} s, "
+            f"{self.payload_bytes / secs / 1e6:.0f} MB/s, neighbours {cpu.neighbours:.2f}")
         for lab in LABELS:
             for line in log_problems(logs[lab]):
                 self.problems.append(f"round {rnd} {lab} command log: {line[:300]}")
         if self.args.check == "all" or (self.args.check == "last" and rnd == self.args.rounds):
             self.check_imported(rnd, imported)
+            self.check_imported(rnd, {"satchel": migrated}, what="migration from devpi")
         if not self.args.keep:
             shutil.rmtree(rdir, ignore_errors=True)
 
-    def check_imported(self, rnd: int, imported: dict[str, Path]) -> None:
-        for lab in LABELS:
-            log_path = imported[lab].parent / f"{lab}-imported.log"
+    def check_imported(self, rnd: int, imported: dict[str, Path], what: str = "import") -> None:
+        for lab in imported:
+            log_path = imported[lab].parent / f"{imported[lab].name}.log"
             if lab == "satchel":
                 server = satchel_server(lab, imported[lab], log_path)
             else:
                 server = devpi_server(lab, self.bindir, imported[lab], log_path)
             try:
                 self.start(server)
-                self.check_served(lab, f"round {rnd} import", server)
+                self.check_served(lab, f"round {rnd} {what}", server)
             finally:
                 self.stop_all()
             for line in log_problems(log_path):
@@ -231,7 +243,8 @@ class Bench:
             f"Data: {a.files:,} wheels of {a.size_kib} KiB ({mb:,.0f} MB of release files, "
             f"{a.per_project} per project, {a.files // a.per_project:,} projects) in `alice/dev`, "
             "uploaded over HTTP to both servers. "
-            f"Order per round: satchel export, devpi export, satchel import, devpi import; "
+            "Order per round: satchel export, devpi export, satchel import, devpi import, "
+            "satchel import --from-devpi of devpi's dump; "
             f"{a.rounds} rounds, fresh target directories each time; files "
             f"{'hard-linked' if a.hard_links else 'copied'} (defaults of both tools"
             f"{'' if a.hard_links else ', no --hard-links'}). Time = whole command, spawn to exit. "
@@ -254,6 +267,12 @@ class Bench:
                 r = rate["satchel"] / rate["devpi"]
                 targets.append(f"{op}: satchel/devpi MB/s = {r:.2f} (target ≥ 2): "
                                f"{'met' if r >= 2 else 'NOT met'}")
+        migrate = median([s.seconds for s in self.samples if s.op == "migrate"])
+        devpi_import = median([s.seconds for s in self.samples if s.op == "import" and s.label == "devpi"])
+        if migrate and devpi_import:
+            lines.append(row(["devpi's dump → satchel import --from-devpi (vs devpi-import)", "MB/s",
+                              fmt(mb / migrate, 1), fmt(mb / devpi_import, 1),
+                              ratio(mb / migrate, mb / devpi_import)]))
         dump = {lab: median([s.out_bytes for s in self.samples if s.op == "export" and s.label == lab])
                 for lab in LABELS}
         lines.append(row(["export", "dump size MB", fmt(dump["satchel"] / 1e6, 0),
