@@ -422,9 +422,8 @@ def _apply_files(tx, app, dump: DevpiDump, stages: dict, blobs: dict, counts: di
             else:
                 # kept under devpi's name (``{release}.toxresult-{stamp}-{n}``) so its URL stays the same
                 release_path = release_paths[(f.index, f.project, f.version, f.for_basename)]
-                attachments._store(tx, stage, rel="toxresult", project=display, version=f.version,
-                                   filename=f.filename, relpath=f"{release_path.rsplit('/', 1)[0]}/{f.filename}",
-                                   blob=blob, log=log, upload_time=f.last_modified, for_path=release_path)
+                attachments.store_toxresult(tx, stage, release_path, blob, log=log, upload_time=f.last_modified,
+                                            filename=f.filename)
         counts[f.type + "s"] += 1
         counts["bytes"] += f.size
 

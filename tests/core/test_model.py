@@ -187,3 +187,28 @@ def test_event_cursor_survives_restart(make_app, tmp_path):
         assert recorder.calls == []  # nothing is dispatched twice
     finally:
         again.close()
+
+
+def test_tox_result_keeps_a_given_name_only_of_the_right_form(world):
+    from satchel.model import attachments
+
+    app, filler, _ = world
+    filler.index("alice", "dev")
+    release = filler.file("alice/dev", "hello-pkg", "1.0")
+    blob = app.storage.blobs.put_bytes(b'{"reportversion": "1"}')
+    name = release["filename"] + ".toxresult-20240101120000-0"
+    with app.storage.write() as tx:
+        stage = indexes.get_stage(tx, app, "alice", "dev")
+        for bad in ("other-1.0.tar.gz.toxresult-1", release["filename"] + ".toxresult-",
+                    release["filename"] + ".toxresult-1/../../x"):
+            with pytest.raises(BadRequest):
+                attachments.store_toxresult(tx, stage, release["path"], blob, filename=bad)
+        link = attachments.store_toxresult(tx, stage, release["path"], blob, filename=name)
+        generated = attachments.store_toxresult(tx, stage, release["path"], blob)
+    assert link["path"] == release["path"].rsplit("/", 1)[0] + "/" + name
+    assert link["for_path"] == release["path"]
+    assert generated["filename"].startswith(release["filename"] + ".toxresult-")
+    assert generated["filename"].endswith("-1")  # counts the earlier result
+    with app.storage.read() as tx:
+        assert [a["filename"] for a in attachments.list_attachments(tx, stage, "hello-pkg", "1.0")] \
+            == sorted([name, generated["filename"]])

@@ -3,6 +3,7 @@
 import posixpath
 import time
 
+from satchel.errors import BadRequest
 from satchel.model import keys
 from satchel.model.indexes import Stage
 from satchel.model.projects import add_version, file_relpath, iso_now
@@ -63,17 +64,23 @@ def store_doczip(tx, stage: Stage, project: str, version: str, blob: BlobInfo,
 
 
 def store_toxresult(tx, stage: Stage, release_relpath: str, blob: BlobInfo,
-                    log: list | None = None, upload_time: str | None = None) -> dict:
+                    log: list | None = None, upload_time: str | None = None,
+                    filename: str | None = None) -> dict:
     """Attach a tox result to a stored release file; it lives in the release file's directory.
 
-    Named ``{release}.toxresult-{YYYYmmddHHMMSS}-{n}``, n counting the file's earlier results.
+    Named ``{release}.toxresult-{YYYYmmddHHMMSS}-{n}``, n counting the file's earlier results. An import
+    may pass the ``filename`` it had elsewhere (so its URL stays the same): it must have that form.
     """
     release = tx.get(keys.file(release_relpath))
     project, version = release["project"], release["version"]
-    earlier = [link for link in list_attachments(tx, stage, project, version)
-               if link.get("for_path") == release_relpath]
-    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    filename = f"{release['filename']}.toxresult-{stamp}-{len(earlier)}"
+    prefix = f"{release['filename']}.toxresult-"
+    if filename is None:
+        earlier = [link for link in list_attachments(tx, stage, project, version)
+                   if link.get("for_path") == release_relpath]
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        filename = f"{prefix}{stamp}-{len(earlier)}"
+    elif not filename.startswith(prefix) or "/" in filename or filename == prefix:
+        raise BadRequest(f"{filename!r} is not a tox result name of {release['filename']}")
     relpath = posixpath.join(posixpath.dirname(release_relpath), filename)
     return _store(tx, stage, rel="toxresult", project=project, version=version, filename=filename,
                   relpath=relpath, blob=blob, log=log, upload_time=upload_time,
