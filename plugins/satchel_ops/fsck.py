@@ -10,6 +10,7 @@ from satchel_ops.blobrefs import blob_refs
 from satchel_ops.parallel import CHUNK, progress_map, read_chunks
 
 log = logging.getLogger(__name__)
+LEFTOVER_AGE = 3600  # seconds a temporary file must be untouched to count as left by a crash
 
 
 @dataclass
@@ -20,11 +21,13 @@ class Report:
     orphans: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     removed_orphans: int = 0
+    leftovers: tuple[int, int] = (0, 0)  # temporary files a crash left: (count, bytes)
+    removed_leftovers: int = 0
 
     @property
     def problems(self) -> int:
         return len(self.missing) + len(self.corrupt) + len(self.orphans) - len(self.repaired) \
-            - self.removed_orphans
+            - self.removed_orphans + self.leftovers[0] - self.removed_leftovers
 
 
 def _matches(blobs, sha256: str) -> bool:
@@ -57,7 +60,13 @@ def check(app, checksum: bool = True) -> tuple[Report, dict[str, dict]]:
             bad_records[key] = value
     referenced = {sha256 for _, _, sha256 in refs}
     report.orphans = [sha256 for sha256 in blobs if sha256 not in referenced]
+    report.leftovers = _leftovers(blobs)
     return report, bad_records
+
+
+def _leftovers(blobs, remove: bool = False) -> tuple[int, int]:
+    find = getattr(blobs, "leftovers", None)  # blob stores of third-party backends may not have it yet
+    return find(LEFTOVER_AGE, remove=remove) if find is not None else (0, 0)
 
 
 def repair(app, report: Report, bad_records: dict[str, dict]) -> None:
@@ -76,6 +85,8 @@ def repair(app, report: Report, bad_records: dict[str, dict]) -> None:
     for sha256 in report.orphans:
         blobs.delete(sha256)
         report.removed_orphans += 1
+    if report.leftovers[0]:
+        report.removed_leftovers = _leftovers(blobs, remove=True)[0]
 
 
 def _refetch(app, url: str, sha256: str | None) -> bool:
@@ -102,6 +113,11 @@ def describe(report: Report) -> list[str]:
     lines += [f"CORRUPT {sha} (referenced by {key})" for key, sha in report.corrupt]
     lines += [f"ORPHAN {sha}" for sha in report.orphans]
     lines += [f"repaired {key}" for key in report.repaired]
+    if report.leftovers[0]:
+        count, size = report.leftovers
+        lines.append(f"LEFTOVER {count} temporary files ({size} bytes) an interrupted upload or import left")
     if report.removed_orphans:
         lines.append(f"removed {report.removed_orphans} orphan files")
+    if report.removed_leftovers:
+        lines.append(f"removed {report.removed_leftovers} leftover temporary files")
     return lines

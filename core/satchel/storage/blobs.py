@@ -4,6 +4,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -99,6 +100,24 @@ class FileBlobStore:
             os.unlink(staged.token[0])
         except FileNotFoundError:
             pass
+
+    def leftovers(self, older_than: float = 3600, remove: bool = False) -> tuple[int, int]:
+        """Files in ``tmp/`` not written for ``older_than`` seconds (a kill -9 mid-upload or mid-import)."""
+        cutoff = time.time() - older_than
+        count = size = 0
+        with os.scandir(self.tmpdir) as entries:
+            for entry in entries:
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                    if not entry.is_file(follow_symlinks=False) or stat.st_mtime > cutoff:
+                        continue  # in use: uploads, downloads and imports write their files as they go
+                    if remove:
+                        os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue  # published or discarded meanwhile
+                count += 1
+                size += stat.st_size
+        return count, size
 
     def link_file(self, source: Path, sha256: str) -> bool:
         """Hard-link an already verified file into place; False when the filesystem can't."""

@@ -82,6 +82,10 @@ class BlobStore(Protocol):
     def discard(self, staged: StagedBlob) -> None:
         """Drop a staged blob."""
 
+    def leftovers(self, older_than: float = 3600, remove: bool = False) -> tuple[int, int]:
+        """Temporary data untouched for ``older_than`` seconds, which only a crash leaves behind:
+        ``(count, bytes)``; ``remove`` deletes it (``satchel fsck --repair``)."""
+
     def put_bytes(self, data: bytes) -> BlobInfo: ...
 
     def open(self, sha256: str) -> BinaryIO: ...

@@ -267,3 +267,18 @@ def test_publishing_content_already_stored_keeps_one_copy(storage):
     tmpdir = getattr(storage.blobs, "tmpdir", None)
     if tmpdir is not None:
         assert list(Path(tmpdir).iterdir()) == []
+
+
+def test_leftovers_are_only_what_nobody_touched_for_a_while(storage):
+    staged = storage.blobs.stage([b"an import killed here"])
+    assert storage.blobs.leftovers() == (0, 0)  # an hour by default: this one is in use
+    count, size = storage.blobs.leftovers(older_than=-1)
+    if is_file_based(storage.blobs):
+        assert (count, size) == (1, len(b"an import killed here"))
+        assert storage.blobs.leftovers(older_than=-1, remove=True) == (1, size)
+        assert storage.blobs.leftovers(older_than=-1) == (0, 0)
+        storage.blobs.discard(staged)  # already gone: no error
+    else:
+        assert (count, size) == (0, 0)  # nothing outlives the process
+        storage.blobs.discard(staged)
+    assert list(storage.blobs) == []

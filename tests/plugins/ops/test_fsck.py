@@ -1,7 +1,9 @@
 """``satchel fsck``: missing and corrupt files, orphans, repair, foreign serverdirs."""
 
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -87,3 +89,20 @@ def test_foreign_serverdir(tmp_path):
     assert not (devpi_like / "satchel.sqlite").exists()
     empty = fsck(tmp_path / "nothing")
     assert empty.returncode == 2 and "is not a satchel serverdir" in empty.stderr
+
+
+def test_temporary_files_a_crash_left_are_reported_and_removed(serverdir):
+    serverdir, _ = serverdir
+    tmp = serverdir / "+blobs" / "tmp"
+    old, fresh = tmp / "tmpold", tmp / "tmpfresh"  # an import killed while staging; an upload in progress
+    old.write_bytes(b"x" * 1000)
+    fresh.write_bytes(b"y" * 10)
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    result = fsck(serverdir)
+    assert result.returncode == 1
+    assert "LEFTOVER 1 temporary files (1000 bytes)" in result.stdout
+    repaired = fsck(serverdir, "--repair")
+    assert "removed 1 leftover temporary files" in repaired.stdout
+    assert not old.exists() and fresh.exists()
+    assert fsck(serverdir).returncode == 0
