@@ -94,6 +94,7 @@ def refresh(request):
     for current in resolution_order(request.tx, request.app, stage):
         if current.is_mirror:
             current.state.forget(project)
+            current.state.upstream_up()  # asked for by a person: try upstream now, even while backing off
     return redirect(f"{request.path_prefix}/{stage.name}/+simple/{project}/")
 
 

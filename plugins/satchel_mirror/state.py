@@ -276,6 +276,5 @@ class MirrorState:
         self.checked.pop(project, None)
 
     def forget(self, project: str) -> None:
-        """Make the next request re-check upstream (``refresh``), even while backing off."""
+        """Make the next request re-check upstream (unless backing off)."""
         self.checked.pop(project, None)
-        self.upstream_up()

@@ -145,3 +145,13 @@ def test_a_bad_page_of_one_project_does_not_back_off(cached_world):
     assert _mirror_status(world)["upstream-retry-in"] == 0
     world.wheel("other-pkg", "2.0")
     assert "other_pkg-2.0-py3-none-any.whl" in world.links("other-pkg")
+
+
+def test_a_request_for_an_unknown_file_does_not_end_the_back_off(cached_world):
+    world = cached_world
+    world.upstream.fail("/simple/*", 503)
+    world.links("hello-pkg")
+    asked = world.upstream.count("/simple/*")
+    world.web.get("/root/mirror/+f/abc/def0123456789/hello_pkg-9.9-py3-none-any.whl", status=404)
+    assert _mirror_status(world)["upstream-retry-in"] > 0
+    assert world.upstream.count("/simple/*") == asked
