@@ -34,21 +34,27 @@ def _project(request) -> str:
     return project
 
 
-def _with_companions(tx, found: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
-    """The entries plus their cached ``.metadata``/``.provenance`` files."""
-    extra = []
-    for key, _ in found:
-        for suffix in COMPANIONS:
-            entry = tx.get(key + suffix)
+def _with_companions(tx, main_keys) -> list[tuple[str, dict]]:
+    """The cached entries of ``main_keys`` and of their ``.metadata``/``.provenance`` files (pip may have
+    fetched a wheel's metadata without the wheel)."""
+    found = []
+    for key in dict.fromkeys(main_keys):
+        for name in (key, *(key + suffix for suffix in COMPANIONS)):
+            entry = tx.get(name)
             if entry is not None:
-                extra.append((key + suffix, entry))
-    return found + extra
+                found.append((name, entry))
+    return found
 
 
 def _cached_files(tx, stage, project: str, version: str | None = None) -> list[tuple[str, dict]]:
-    found = [(key, entry) for key, entry in tx.items(keys.file(f"{stage.name}/"))
-             if entry.get("project") == project and (version is None or entry.get("version") == version)]
-    return _with_companions(tx, found)
+    """What is cached of the project (or one version): files of its stored page, and files recorded
+    under its name that the page no longer lists."""
+    record = tx.get(keys.project(stage.name, project)) or {}
+    listed = [keys.file(link["path"]) for link in record.get("files", ())
+              if version is None or link.get("version") == version]
+    recorded = [key for key, entry in tx.items(keys.file(f"{stage.name}/"))
+                if entry.get("project") == project and (version is None or entry.get("version") == version)]
+    return _with_companions(tx, listed + recorded)
 
 
 def _drop(request, stage, entries: list[tuple[str, dict]], project: str | None = None) -> int:
@@ -96,8 +102,7 @@ def delete_file(request):
     stage = _stage(request, "del_entry")
     relpath = f"{stage.name}/+f/{request.matchdict['relpath']}"
     with request.app.storage.read() as tx:
-        entry = tx.get(keys.file(relpath))
-        entries = _with_companions(tx, [(keys.file(relpath), entry)]) if entry is not None else []
+        entries = _with_companions(tx, [keys.file(relpath)])
     if not entries:
         raise NotFound(f"file {relpath!r} is not cached")
     _drop(request, stage, entries)

@@ -108,3 +108,15 @@ def test_project_json_lists_mirror_releases_with_their_links(world, cached):
     version = world.client.get("/root/mirror/hello-pkg/2.0").json["result"]
     assert [entry["href"].rsplit("/", 1)[1] for entry in version["+links"]] == [cached[1].filename]
     world.client.get("/root/mirror/hello-pkg/3.0", status=404)
+
+
+def test_metadata_cached_without_its_wheel_goes_with_the_version(world):
+    wheel = world.wheel(version="1.0", metadata=True)
+    url = world.links("hello-pkg")[wheel.filename]
+    assert world.web.get(url + ".metadata").body == wheel.metadata  # what pip fetches first
+    assert _cached_files(world) == [wheel.filename + ".metadata"]
+    world.client.delete("/root/mirror/hello-pkg/1.0", status=200)
+    assert _cached_files(world) == []
+    assert world.web.get(url + ".metadata").body == wheel.metadata
+    world.client.delete("/root/mirror/hello-pkg", status=200)
+    assert _cached_files(world) == [] and not _page_stored(world)
