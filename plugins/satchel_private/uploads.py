@@ -11,7 +11,7 @@ from webob.request import DisconnectionError
 from satchel.errors import BadRequest, Conflict, NotFound, SatchelError
 from satchel.model import keys
 from satchel.model.attachments import get_doczip, store_doczip
-from satchel.model.indexes import get_stage, require_stage
+from satchel.model.indexes import get_stage, list_versions, require_stage
 from satchel.model.ordering import version_key
 from satchel.model.projects import (add_release_file, get_version_metadata, log_entry,
                                     replace_version_metadata)
@@ -183,8 +183,7 @@ def _doc_version(tx, stage, name: str, form) -> str:
     version = form.get("version") or ""
     if version:
         return version
-    record = tx.get(keys.project(stage.name, normalize_project(name)))
-    versions = (record or {}).get("versions") or []
+    versions = list_versions(tx, stage, normalize_project(name))
     if not versions:
         raise BadRequest(f"doczip has no version and {name!r} has no releases to derive one from")
     return max(versions, key=version_key)

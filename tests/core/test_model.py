@@ -212,3 +212,39 @@ def test_tox_result_keeps_a_given_name_only_of_the_right_form(world):
     with app.storage.read() as tx:
         assert [a["filename"] for a in attachments.list_attachments(tx, stage, "hello-pkg", "1.0")] \
             == sorted([name, generated["filename"]])
+
+
+def test_project_record_does_not_grow_with_its_versions(world):
+    """Uploads rewrite the project record; a version list in it made big projects slower and slower."""
+    app, filler, _ = world
+    filler.index("alice", "dev")
+    filler.file("alice/dev", "hello-pkg", "1.0")
+    with app.storage.read() as tx:
+        small = tx.get(keys.project("alice/dev", "hello-pkg"))
+    for number in range(1, 40):
+        filler.file("alice/dev", "hello-pkg", f"1.{number}")
+    with app.storage.read() as tx:
+        assert tx.get(keys.project("alice/dev", "hello-pkg")) == small
+        stage = indexes.get_stage(tx, app, "alice", "dev")
+        versions = stage.get_project(tx, "hello-pkg")["versions"]
+    assert versions == ["1.0"] + [f"1.{number}" for number in range(1, 40)]  # PEP 440 order: 1.2 < 1.10
+
+
+def test_records_with_a_version_list_from_earlier_versions_still_work(world):
+    app, filler, _ = world
+    filler.index("alice", "dev")
+    filler.file("alice/dev", "hello-pkg", "1.0")
+    filler.file("alice/dev", "hello-pkg", "2.0")
+    with app.storage.write() as tx:  # as satchel 0.1 wrote it, including a version since removed elsewhere
+        tx.set(keys.project("alice/dev", "hello-pkg"), {"name": "hello-pkg", "versions": ["1.0", "2.0", "0.9"]})
+    with app.storage.read() as tx:
+        stage = indexes.get_stage(tx, app, "alice", "dev")
+        assert stage.get_project(tx, "hello-pkg")["versions"] == ["1.0", "2.0"]
+    filler.file("alice/dev", "hello-pkg", "3.0")
+    with app.storage.write() as tx:
+        assert "versions" not in tx.get(keys.project("alice/dev", "hello-pkg"))
+        from satchel.model.removal import remove_version
+        assert remove_version(tx, stage, "hello-pkg", "1.0")
+        assert not remove_version(tx, stage, "hello-pkg", "0.9")
+    with app.storage.read() as tx:
+        assert stage.get_project(tx, "hello-pkg")["versions"] == ["2.0", "3.0"]

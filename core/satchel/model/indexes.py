@@ -7,7 +7,7 @@ from typing import Any
 
 from satchel.errors import BadRequest, Conflict, NotFound
 from satchel.model import keys
-from satchel.model.ordering import sort_links
+from satchel.model.ordering import sort_links, version_key
 from satchel.names import check_indexname, check_username
 
 
@@ -43,6 +43,7 @@ class Stage:
         record = tx.get(keys.project(self.name, project))
         if record is None:
             return None
+        record["versions"] = list_versions(tx, self, project)
         record["files"] = sort_links([value for _, value in tx.items(keys.project_links(self.name, project))])
         return record
 
@@ -73,6 +74,12 @@ class IndexType:
     default: bool = False  # used when a new index names no type
     normalize: Callable[[dict], dict] | None = None  # coerce and validate input values
     public_config: Callable[[dict], dict] | None = None  # mask secrets for the wire
+
+
+def list_versions(tx, stage: Stage, project: str) -> list[str]:
+    """The versions a private index holds of ``project``, oldest first (from the keys: nothing decoded)."""
+    prefix = keys.project_versions(stage.name, project)
+    return sorted((key[len(prefix):] for key in tx.keys(prefix)), key=version_key)
 
 
 def get_stage(tx, app, username: str, indexname: str) -> Stage | None:

@@ -21,7 +21,7 @@ def user_indexes(username: str) -> str:
 
 
 def project(stage_name: str, project: str) -> str:
-    """Per project and index: display name and versions; rewritten on every change of its links."""
+    """Per project and index: display name; rewritten on every change of its links (versions: ``version``)."""
     return f"projects/{stage_name}/{project}"
 
 

@@ -119,15 +119,20 @@ def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filen
 
 
 def add_version(tx, stage: Stage, project: str, version: str) -> dict:
-    """Make sure the project record lists ``version``; always rewrites the record.
+    """Make sure the project has ``version`` (its version key); always rewrites the project record.
 
-    Rewritten even when unchanged: its serial is what cached pages are validated against.
+    Rewritten even when unchanged: its serial is what cached pages are validated against. The record
+    holds no version list (``Stage.get_project`` lists the version keys): rewriting a list of thousands
+    of versions on every upload made uploads to big projects slower and slower.
     """
     name = normalize_project(project)
-    record = tx.get(keys.project(stage.name, name)) or {"name": project, "versions": []}
-    if version not in record["versions"]:
-        record["versions"].append(version)
-    tx.set(keys.project(stage.name, name), record)
+    key = keys.project(stage.name, name)
+    record = tx.get(key) or {"name": project}
+    record.pop("versions", None)  # written by earlier satchel versions
+    tx.set(key, record)
+    vkey = keys.version(stage.name, name, version)
+    if tx.get(vkey) is None:
+        tx.set(vkey, {"name": project, "version": version})
     return record
 
 

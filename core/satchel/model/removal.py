@@ -60,7 +60,7 @@ def remove_version(tx, stage: Stage, project: str, version: str) -> bool:
     record_key = keys.project(stage.name, project)
     record = tx.get(record_key)
     version_key = keys.version(stage.name, project, version)
-    if record is None or (version not in record["versions"] and tx.get(version_key) is None):
+    if record is None or tx.get(version_key) is None:
         return False
     for key, link in _version_links(tx, stage, project, version):
         bury(tx, link["path"])
@@ -69,8 +69,8 @@ def remove_version(tx, stage: Stage, project: str, version: str) -> bool:
         bury(tx, attachment["path"])
         tx.delete(key)
     tx.delete(version_key)
-    record["versions"] = [v for v in record["versions"] if v != version]
-    if record["versions"] or tx.keys(keys.project_links(stage.name, project)):
+    record.pop("versions", None)  # written by earlier satchel versions
+    if tx.keys(keys.project_versions(stage.name, project)) or tx.keys(keys.project_links(stage.name, project)):
         tx.set(record_key, record)
     else:
         tx.delete(record_key)
