@@ -15,6 +15,7 @@ from satchel import __version__
 from satchel.errors import UpstreamError
 from satchel.names import normalize_project
 
+from satchel_mirror.anchors import anchor_names
 from satchel_mirror.config import split_credentials
 
 if TYPE_CHECKING:  # imported where used: see links.py
@@ -207,16 +208,10 @@ def _names_of(response: requests.Response) -> Iterator[str]:
                 if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                     yield normalize_project(entry["name"])
             return
-        from pypi_simple.html_stream import parse_links_stream
-
         try:
-            links = parse_links_stream(_html_chunks(response), base_url=response.url,
-                                       http_charset=response.encoding)
-            for link in links:
-                name = link.text.strip() or link.url.rstrip("/").rsplit("/", 1)[-1]
-                if name:
-                    yield normalize_project(name)
+            for name in anchor_names(_html_chunks(response), response.encoding):
+                yield normalize_project(name)
         except UpstreamError:
             raise
-        except Exception as exc:  # the HTML parser on garbage
+        except Exception as exc:  # garbage that got past the first chunk's check
             raise UpstreamError(f"upstream sent an unreadable project list: {type(exc).__name__}") from None
