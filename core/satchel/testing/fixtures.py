@@ -12,7 +12,7 @@ from webtest import TestApp
 from satchel.app import create_app
 from satchel.model import indexes, projects, users
 from satchel.testing.fake_upstream import fake_upstream  # noqa: F401  (a fixture, exported)
-from satchel.testing.server import ServerProcess
+from satchel.testing.server import ServerProcess, ThreadedServer
 
 
 def make_wheel(name: str, version: str, extra: str = "") -> tuple[str, bytes]:
@@ -109,6 +109,21 @@ def live_server(tmp_path):
         server = ServerProcess(serverdir or tmp_path / f"live{len(started)}", args=args, env=env)
         started.append(server)
         return server.start()
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def serve():
+    """``serve(app, threads=16)`` -> a started ``ThreadedServer`` (``.url``); stopped after the test."""
+    started = []
+
+    def factory(app, threads=16):
+        server = ThreadedServer(app.wsgi, threads)
+        started.append(server)
+        return server
 
     yield factory
     for server in started:

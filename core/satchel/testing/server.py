@@ -4,10 +4,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import requests
+from waitress import create_server, wasyncore
 
 
 def free_port() -> int:
@@ -71,3 +73,28 @@ class ServerProcess:
 
     def __exit__(self, *exc_info):
         self.stop()
+
+
+class ThreadedServer:
+    """A WSGI app served by waitress on 127.0.0.1 in a thread of the test (real HTTP, real concurrency).
+
+    ``stop()`` ends the loop from inside its own thread: closing the sockets from outside while it
+    waits in ``select`` makes it fail with a bad file descriptor.
+    """
+
+    def __init__(self, wsgi, threads: int = 16):
+        self.server = create_server(wsgi, host="127.0.0.1", port=0, threads=threads, connection_limit=200)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=self.server._map, use_poll=True, count=1)
+        self.server.task_dispatcher.shutdown(timeout=5)
+        wasyncore.close_all(self.server._map)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=15)

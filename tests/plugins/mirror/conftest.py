@@ -1,10 +1,8 @@
 """A satchel app (sqlite, no root/pypi) with a mirror index root/mirror pointing at a fake upstream."""
 
-import threading
 from urllib.parse import urljoin
 
 import pytest
-from waitress import create_server, wasyncore
 
 from satchel.model.indexes import get_stage
 from satchel.testing.client import DevpiClient
@@ -66,39 +64,3 @@ def make_world(make_app, fake_upstream):
 @pytest.fixture
 def world(make_world):
     return make_world()
-
-
-class ThreadedServer:
-    """``app.wsgi`` served by waitress on 127.0.0.1 in a thread (real HTTP, real concurrency)."""
-
-    def __init__(self, wsgi, threads=16):
-        self.server = create_server(wsgi, host="127.0.0.1", port=0, threads=threads, connection_limit=200)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while not self.stopping.is_set():
-            wasyncore.loop(timeout=0.05, map=self.server._map, use_poll=True, count=1)
-        self.server.task_dispatcher.shutdown(timeout=5)
-        wasyncore.close_all(self.server._map)
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(timeout=15)
-
-
-@pytest.fixture
-def serve():
-    """``serve(app)`` -> a started ThreadedServer; stopped after the test."""
-    started = []
-
-    def factory(app, threads=16):
-        server = ThreadedServer(app.wsgi, threads)
-        started.append(server)
-        return server
-
-    yield factory
-    for server in started:
-        server.stop()

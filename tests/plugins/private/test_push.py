@@ -1,10 +1,8 @@
 """devpi push: between indexes of this server, and to an external upload URL."""
 
 import json
-import threading
 
 import pytest
-import waitress
 
 from satchel.model import keys
 
@@ -106,14 +104,9 @@ def test_anonymous_push_is_refused(source):
 
 
 @pytest.fixture
-def served(world):
+def served(world, serve):
     """``world``'s app on a real port, so that it can push to itself over HTTP."""
-    server = waitress.create_server(world.app.wsgi, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    return serve(world.app, threads=4).url
 
 
 def test_external_push_to_this_server(source, served):
