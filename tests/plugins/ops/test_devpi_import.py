@@ -27,6 +27,9 @@ from satchel.testing.client import DevpiClient
 from satchel.testing.fixtures import make_wheel
 from satchel.testing.server import free_port
 
+from satchel_ops import devpi_import
+from satchel_ops.devpi_dump import _iso as devpi_iso
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[3]
@@ -36,18 +39,6 @@ JSON_PAGE = {"Accept": "application/vnd.pypi.simple.v1+json"}
 TOXRESULT = {"reportversion": "1", "testenvs": {"py311": {"test": [{"retcode": 0}]}}}
 
 
-def _load_module():
-    try:
-        from satchel_ops import devpi_import
-    except ImportError:  # satchel_ops not installed as a package yet: load the file itself
-        path = REPO / "plugins" / "satchel_ops" / "devpi_import.py"
-        spec = importlib.util.spec_from_file_location("_satchel_ops_devpi_import", path)
-        devpi_import = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(devpi_import)
-    return devpi_import
-
-
-devpi_import = _load_module()
 
 
 def _devpi_version(bindir: Path) -> str | None:
@@ -295,7 +286,7 @@ def test_import_real_dump(devpi_dump, fresh_app):
     page = client.web.get("/alice/prod/+simple/other/", headers=JSON_PAGE).json
     wheel = page["files"][0]
     last_modified = described[wheel["filename"]]["entrymapping"]["last_modified"]
-    assert wheel["upload-time"] == devpi_import._iso(last_modified)
+    assert wheel["upload-time"] == devpi_iso(last_modified)
     versions = client.get("/alice/dev/hello-pkg").json["result"]
     links = {link["href"].rsplit("/", 1)[1]: link for link in versions["1.1"]["+links"]}
     assert links["hello-pkg-1.1.tar.gz"]["log"] == described["hello-pkg-1.1.tar.gz"]["log"]
