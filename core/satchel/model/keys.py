@@ -21,7 +21,10 @@ def user_indexes(username: str) -> str:
 
 
 def project(stage_name: str, project: str) -> str:
-    """Per project and index: display name; rewritten on every change of its links (versions: ``version``)."""
+    """Per project and index: its display name, rewritten on every change of its links.
+
+    The versions are the ``version`` keys under ``project_versions``; the record holds no list of them.
+    """
     return f"projects/{stage_name}/{project}"
 
 
