@@ -35,6 +35,11 @@ def progress(items: Iterable[T], total: int | None = None, desc: str = "", unit:
     log.info("%s: done, %d %ss in %.1fs", desc, count, unit, time.monotonic() - started)
 
 
+def no_progress(items: Iterable[T], **_) -> Iterable[T]:
+    """Stands in for ``progress`` where nothing is to be shown (same signature)."""
+    return items
+
+
 def terminal_bar(total: int | None, desc: str, unit: str = "item", stream=None, iterable=None) -> tqdm | None:
     """A tqdm bar on ``stream`` (stderr) for work updated by hand, or None when it is not a terminal."""
     stream = stream or sys.stderr

@@ -7,6 +7,7 @@ from satchel.app import App
 from satchel.errors import ConfigError
 from satchel.model.indexes import list_stages
 from satchel.model.users import list_usernames
+from satchel.progress import no_progress
 from satchel.progress import progress as satchel_progress
 
 
@@ -37,7 +38,7 @@ def prune(app, days: int, only: str | None = None, progress: bool = False) -> tu
 
     ``progress``: show it (a bar on a terminal, log lines otherwise).
     """
-    show = satchel_progress if progress else _quiet
+    show = satchel_progress if progress else no_progress
     cutoff = time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
     with app.storage.read() as tx:
         old = []
@@ -59,16 +60,12 @@ def free_blobs(app, entries: list[tuple[str, dict]], show=None) -> int:
     with app.storage.read() as tx:
         referenced = _referenced_blobs(tx)
     freed = 0
-    for _, entry in (show or _quiet)(entries, total=len(entries), desc="freeing space", unit="file"):
+    for _, entry in (show or no_progress)(entries, total=len(entries), desc="freeing space", unit="file"):
         for sha256 in (entry.get("sha256"), entry.get("metadata_sha256")):
             if sha256 and sha256 not in referenced and app.storage.blobs.exists(sha256):
                 freed += entry.get("size", 0) if sha256 == entry.get("sha256") else 0
                 app.storage.blobs.delete(sha256)
     return freed
-
-
-def _quiet(items, **_):
-    return items
 
 
 def prune_command(config, pluginmanager) -> int:

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from satchel.errors import ConfigError, SatchelError
 from satchel.names import check_indexname, check_project_name, check_username, normalize_project
+from satchel.progress import no_progress
 
 from satchel_ops.devpi_records import DevpiDump, DevpiFile, DevpiIndex
 from satchel_ops.parallel import progress_map
@@ -25,10 +26,6 @@ USER_KEYS = ("email", "title", "description", "custom_data", "created", "modifie
 CHUNK_SIZE = 1 << 20
 _ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 _ARCHIVE_EXTS = (".doc.zip", ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar")  # longest first
-
-
-def no_progress(iterable, **_):
-    return iterable
 
 
 def fail(dump_path: Path, message: str) -> NoReturn:

@@ -8,9 +8,10 @@ transaction commits.
 
 from satchel.model import attachments, indexes, keys, projects, users
 from satchel.model.projects import log_entry
+from satchel.progress import no_progress
 from satchel.storage.contract import BlobInfo
 
-from satchel_ops.devpi_dump import fail, no_progress, step, validate_devpi_dump
+from satchel_ops.devpi_dump import fail, step, validate_devpi_dump
 from satchel_ops.devpi_records import DevpiDump
 from satchel_ops.parallel import StagingError, stage_files
 

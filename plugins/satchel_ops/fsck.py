@@ -60,13 +60,8 @@ def check(app, checksum: bool = True) -> tuple[Report, dict[str, dict]]:
             bad_records[key] = value
     referenced = {sha256 for _, _, sha256 in refs}
     report.orphans = [sha256 for sha256 in blobs if sha256 not in referenced]
-    report.leftovers = _leftovers(blobs)
+    report.leftovers = blobs.leftovers(LEFTOVER_AGE)
     return report, bad_records
-
-
-def _leftovers(blobs, remove: bool = False) -> tuple[int, int]:
-    find = getattr(blobs, "leftovers", None)  # blob stores of third-party backends may not have it yet
-    return find(LEFTOVER_AGE, remove=remove) if find is not None else (0, 0)
 
 
 def repair(app, report: Report, bad_records: dict[str, dict]) -> None:
@@ -86,7 +81,7 @@ def repair(app, report: Report, bad_records: dict[str, dict]) -> None:
         blobs.delete(sha256)
         report.removed_orphans += 1
     if report.leftovers[0]:
-        report.removed_leftovers = _leftovers(blobs, remove=True)[0]
+        report.removed_leftovers = blobs.leftovers(LEFTOVER_AGE, remove=True)[0]
 
 
 def _refetch(app, url: str, sha256: str | None) -> bool:
