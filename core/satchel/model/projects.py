@@ -111,10 +111,11 @@ def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filen
         tx.delete(keys.file(old["path"]))
         tx.set(keys.tombstone(old["path"]), {"filename": filename})
     tx.set(link_key, link)
-    add_version(tx, stage, project, version)
+    # metadata first: add_version then finds the version key and writes only the project record
     set_version_metadata(tx, stage, name, version,
                          {"name": project, "version": version, "requires_python": requires_python,
                           **(metadata or {})})
+    add_version(tx, stage, project, version)
     return link
 
 
@@ -147,9 +148,9 @@ def touch_project(tx, stage: Stage, project: str) -> None:
 def replace_version_metadata(tx, stage: Stage, project: str, version: str, metadata: dict) -> dict:
     """Register ``version`` with exactly ``metadata`` (devpi's ``submit`` overwrites)."""
     name = normalize_project(project)
-    add_version(tx, stage, metadata.get("name") or project, version)
     stored = {k: v for k, v in metadata.items() if v is not None}
     tx.set(keys.version(stage.name, name, version), stored)
+    add_version(tx, stage, metadata.get("name") or project, version)
     return stored
 
 
