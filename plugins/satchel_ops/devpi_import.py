@@ -13,7 +13,7 @@ from satchel.storage.contract import BlobInfo
 
 from satchel_ops.devpi_dump import fail, step, validate_devpi_dump
 from satchel_ops.devpi_records import DevpiDump
-from satchel_ops.parallel import StagingError, stage_files
+from satchel_ops.parallel import SpoolError, spool_files
 
 __all__ = ["import_devpi_dump", "validate_devpi_dump"]
 
@@ -116,10 +116,10 @@ def _store_blobs(app, dump: DevpiDump, progress) -> dict[str, BlobInfo]:
     unique = list({f.sha256: f for f in dump.files}.values())
     jobs = [(f.path, f.sha256, f.size) for f in unique if not store.exists(f.sha256)]
     try:
-        staged = stage_files(store, jobs, desc="storing files", show=progress)
-    except StagingError as exc:
+        spooled = spool_files(store, jobs, desc="storing files", show=progress)
+    except SpoolError as exc:
         fail(dump.path, f"{exc.path.relative_to(dump.path)} {exc.problem}: it changed after the dump was validated")
-    for item in staged:
+    for item in spooled:
         store.publish(item, sync=False)
     store.sync()  # one flush for all files, before the records that reference them commit
     return {f.sha256: BlobInfo(f.sha256, f.size) for f in unique}

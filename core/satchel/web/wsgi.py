@@ -34,16 +34,14 @@ class Request(webob.Request):
         The request's read snapshot (``request.tx``) is renewed around it where the backend allows:
         an old snapshot held across commits would keep SQLite from ever resetting its WAL.
         """
-        release = getattr(self.tx, "release", None)
-        if release is not None:
-            release()
+        if self.tx is not None:
+            self.tx.release()
         try:
             with self.app.storage.write() as tx:
                 yield tx
         finally:
-            renew = getattr(self.tx, "renew", None)
-            if renew is not None:
-                renew()
+            if self.tx is not None:
+                self.tx.renew()
         if tx.changes:
             self.commit_serial = tx.serial + 1
 
