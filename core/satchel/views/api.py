@@ -9,13 +9,17 @@ from satchel.model.projects import get_version_metadata, merged_links
 from satchel.names import normalize_project
 from satchel.web.responses import json_response
 
+# what core's own views offer: PATCH of an index takes devpi's key=value operations (views/indexes.py)
+CORE_FEATURES = ("server-keyvalue-parsing",)
+
 
 def api_config(request):
     """``/+api``, ``/U/+api``, ``/U/I/+api``: URLs and features for devpi-client."""
     base = request.base_url
     identity = request.identity
     status = ["noauth", "", []] if identity.is_anonymous else ["ok", identity.username, list(identity.groups)]
-    features = sorted({f for group in request.app.hook.satchel_api_features() for f in (group or ())})
+    features = {f for group in request.app.hook.satchel_api_features() for f in (group or ())}
+    features = sorted(features | set(CORE_FEATURES))
     result = {"login": f"{base}/+login", "authstatus": status, "features": features}
     match = request.matchdict
     if "index" in match:
