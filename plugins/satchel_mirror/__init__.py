@@ -43,6 +43,8 @@ def satchel_add_options(parser):
     parser.add_option("mirror-admins", default=None, metavar="SPEC",
                       help="users and :groups besides root who may create mirror indexes or change a "
                            "mirror_url (the server fetches whatever URL a mirror names)")
+    parser.add_option("no-root-pypi", flag=True, default=False,
+                      help="do not create the root/pypi mirror on initialization")
 
 
 @hookimpl
