@@ -58,7 +58,7 @@ def _fast_key(request):
 
 
 def cached_answer(request):
-    """``(status, headers, body)`` of a page whose indexes saw no commit since it was built, or None.
+    """``(status, headers, body, serial)`` of a page whose indexes saw no commit since it was built, or None.
 
     Runs before the request's storage snapshot is opened (``WSGIApplication``); a None sends
     the request down the full path, which remembers the page for next time.
@@ -67,14 +67,16 @@ def cached_answer(request):
     if key is None:
         return None
     cache = request.app.page_cache
-    request.fast_page = (key, cache.seen_serial)  # read before the snapshot is opened
+    serial = cache.current()
+    request.fast_page = (key, serial)  # taken before the snapshot is opened
     found = cache.get_fast(key)
     if found is None:
         return None
     page, public = found
-    if request.route.permission is not None and not public:
+    if not public:
         return None  # the full path checks who asks
-    return page.answer(request.environ)
+    status, headers, body = page.answer(request.environ)
+    return status, headers, body, serial
 
 
 def _follows_commits(stage) -> bool:
@@ -84,16 +86,20 @@ def _follows_commits(stage) -> bool:
             and cls.get_project is Stage.get_project and cls.page_headers is Stage.page_headers)
 
 
-def _anonymous_may_read(request) -> bool:
+def _anonymous_may_read(request, stage) -> bool:
+    """Whether an anonymous caller passes the checks this request passed (route permission, ``pkg_read``
+    on the index as ``WSGIApplication`` checks it): then the page is served without asking who calls."""
+
+    def permits(permission, context) -> bool:
+        answer = request.app.hook.satchel_permits(request=request, identity=ANONYMOUS, permission=permission,
+                                                  context=context)
+        return permission in OPEN_PERMISSIONS if answer is None else bool(answer)
+
     permission = request.route.permission if request.route is not None else None
-    if permission is None:
-        return True
-    answer = request.app.hook.satchel_permits(request=request, identity=ANONYMOUS, permission=permission,
-                                              context=request.matchdict)
-    return permission in OPEN_PERMISSIONS if answer is None else bool(answer)
+    return (permission is None or permits(permission, request.matchdict)) and permits("pkg_read", stage)
 
 
-def _remember_fast(request, page: Page, order) -> None:
+def _remember_fast(request, page: Page, stage, order) -> None:
     """Let the next request for this path find ``page`` without storage, when that is safe."""
     pending = getattr(request, "fast_page", None)
     if pending is None or not all(_follows_commits(s) for s in order):
@@ -101,7 +107,7 @@ def _remember_fast(request, page: Page, order) -> None:
     key, clock = pending
     # a missing base joins the order once created: its name is a dependency too
     deps = {s.name for s in order} | {base for s in order for base in s.config.get("bases", ())}
-    request.app.page_cache.put_fast(key, page, clock, deps, _anonymous_may_read(request))
+    request.app.page_cache.put_fast(key, page, clock, deps, _anonymous_may_read(request, stage))
 
 
 def _stage(request):
@@ -138,7 +144,7 @@ def simple_project(request) -> Response:
         return render.project_html(stage.name, normalized, links, prefix, status, page_dir)
 
     page = _cached_page(request, key, media_type, build, stage.page_headers(tx, normalized).items())
-    _remember_fast(request, page, order)
+    _remember_fast(request, page, stage, order)
     return _page_response(request, page)
 
 

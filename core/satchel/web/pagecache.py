@@ -102,7 +102,9 @@ class PageCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
         self.changed: dict[str, int] = {}  # "user/index" -> serial of the last commit touching it
-        self.seen_serial = -1  # the newest serial whose commit listeners ran
+        self.seen_serial = -1  # every commit up to this one is in ``changed``
+        self._storage = None
+        self._catch_up = threading.Lock()
 
     @staticmethod
     def etag_for(key) -> str:
@@ -110,6 +112,7 @@ class PageCache:
 
     def attach(self, storage) -> None:
         """Follow ``storage``'s commits (register before listeners that acknowledge commits)."""
+        self._storage = storage
         self.seen_serial = storage.last_serial()
         storage.add_commit_listener(self.notice)
 
@@ -117,7 +120,9 @@ class PageCache:
         """A commit listener: every key ``kind/USER/INDEX/...`` marks index ``USER/INDEX`` changed.
 
         Over-marking is harmless (a name no page depends on costs nothing); keys of two parts
-        (``users/U``) belong to no index.
+        (``users/U``) belong to no index. ``seen_serial`` only moves on without gaps: a commit this
+        process did not see (another process's, or listeners running out of order) is read from
+        the changelog by ``current``.
         """
         touched = set()
         for key in changes:
@@ -128,8 +133,28 @@ class PageCache:
             for name in touched:
                 if self.changed.get(name, -1) < serial:
                     self.changed[name] = serial
-            if serial > self.seen_serial:
+            if serial == self.seen_serial + 1:
                 self.seen_serial = serial
+
+    def current(self) -> int:
+        """The serial up to which the change serials are complete: the storage's last serial.
+
+        One cheap storage call; commits not noticed yet (another process's) are read from the
+        changelog first.
+        """
+        last = self._storage.last_serial()
+        if last <= self.seen_serial:
+            return self.seen_serial
+        with self._catch_up:
+            while self.seen_serial < last:
+                entries = list(self._storage.changes_since(self.seen_serial, limit=500))
+                if not entries:
+                    break
+                for serial, changes in entries:
+                    self.notice(serial, changes)
+                    with self._lock:
+                        self.seen_serial = max(self.seen_serial, serial)
+        return self.seen_serial
 
     def get(self, key) -> Page | None:
         with self._lock:
@@ -150,7 +175,10 @@ class PageCache:
         return page
 
     def get_fast(self, request_key) -> tuple[Page, bool] | None:
-        """``(page, public)`` for ``request_key`` if no index the page depends on changed since."""
+        """``(page, public)`` for ``request_key`` if no index the page depends on changed since.
+
+        Call ``current()`` first: the answer is only as fresh as the change serials.
+        """
         entry = self._fast.get(request_key)
         if entry is None:
             return None
@@ -165,7 +193,7 @@ class PageCache:
     def put_fast(self, request_key, page: Page, built_at: int, deps, public: bool) -> None:
         """Remember ``page`` for ``request_key``.
 
-        ``built_at`` is ``seen_serial`` read *before* the snapshot the page was validated in was
+        ``built_at`` is ``current()`` taken *before* the snapshot the page was validated in was
         opened, so that snapshot holds every change up to it; ``deps`` names every index whose
         change may alter the page; ``public`` says anonymous callers may read it.
         """

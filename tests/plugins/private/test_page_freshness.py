@@ -12,6 +12,7 @@ import pytest
 from webob import Request
 from webtest import TestApp
 
+from satchel.app import create_app
 from satchel.model import keys
 from satchel.testing.fixtures import make_wheel
 
@@ -246,3 +247,42 @@ def test_large_json_api_answers_are_gzipped(world):
     assert "Accept-Encoding" in zipped.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
     small = raw(world, "/+api", {"Accept": "application/json", "Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in small.headers
+
+
+def test_read_restricted_pages_are_never_served_from_the_fast_lookup_to_strangers(world, auth):
+    world.wheel("alice/dev", version="1.0")
+    warm(world, "alice/dev")
+    # restricting reading takes effect at once for a page anonymous callers had cached
+    world.testapp.patch_json("/alice/dev", {"acl_read": ["alice"]}, headers=auth("alice"))
+    for headers in FORMS:
+        fetch(world, "/alice/dev/+simple/hello-pkg/", headers, status=401)
+        fetch(world, "/alice/dev/+simple/hello-pkg/", {**headers, **auth("bob")}, status=403)
+    # the reader's own requests, cached, still don't open the page to others
+    for _ in range(2):
+        names = filenames(fetch(world, "/alice/dev/+simple/hello-pkg/", {**PIP_JSON, **auth("alice")}))
+        assert names == {"hello_pkg-1.0-py3-none-any.whl"}
+    fetch(world, "/alice/dev/+simple/hello-pkg/", PIP_JSON, status=401)
+    # a base restricted later closes the inheriting index's page too
+    world.testapp.patch_json("/alice/dev", {"acl_read": [":ANONYMOUS:"]}, headers=auth("alice"))
+    world.testapp.patch_json("/alice/prod", {"bases": ["alice/dev"]}, headers=auth("alice"))
+    warm(world, "alice/prod")
+    world.testapp.patch_json("/alice/dev", {"acl_read": ["alice"]}, headers=auth("alice"))
+    fetch(world, "/alice/prod/+simple/hello-pkg/", PIP_JSON, status=401)
+
+
+def test_commits_of_another_process_show_at_once(make_world, tmp_path, auth):
+    """Two apps on one sqlite serverdir stand for two processes: neither sees the other's commit listeners."""
+    serverdir = str(tmp_path / "shared")
+    serving = make_world(storage="sqlite", serverdir=serverdir)
+    serving.wheel("alice/dev", version="1.0")
+    warm(serving, "alice/dev")
+    other_app = create_app({"storage": "sqlite", "serverdir": serverdir})
+    try:
+        filename, content = make_wheel("hello-pkg", "1.1")
+        TestApp(other_app.wsgi).post("/alice/dev/", params=[(":action", "file_upload"), ("name", "hello-pkg"), ("version", "1.1"),
+                                          ("protocol_version", "1")],
+                   upload_files=[("content", filename, content)], headers=auth("alice"))
+        for names in files_everywhere(serving, "alice/dev"):
+            assert filename in names
+    finally:
+        other_app.close()
