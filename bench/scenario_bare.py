@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from envsetup import BENCH_DIR, log
+from envsetup import BENCH_DIR, ensure_nginx, log
 from fixtures import simple_path
 from measure import HTML_HEADERS, PIP_HEADERS, BenchAbort, LoadSpec, measure_load, warm_up
 from report import NEIGHBOUR_LIMIT, Results
@@ -138,14 +138,14 @@ def run_bare(load, servers: dict[str, ServerProcess], workdir: Path, running: li
                                       str(manifest), "--port", str(port), "--threads", "8"],
                                port, base / "bare.log"), running)
     trio = {res.candidate: satchel, BARE: bare}
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    nginx = ensure_nginx()
     if nginx:
         port = free_port()
         conf = nginx_config(base, manifest, port)
         trio[NGINX] = start(ServerProcess(NGINX, [nginx, "-c", str(conf), "-p", str(base)], port,
                                           base / "nginx.log"), running)
     else:
-        res.notes.append("nginx is not installed: the bare scenario has no nginx column")
+        res.notes.append("nginx could not be installed: the bare scenario has no nginx column")
     for scenario, (headers, _, _) in FORMS.items():
         for label, server in trio.items():
             _, kept, body = record(server.base_url + simple_path(), headers)

@@ -15,10 +15,12 @@ import functools
 import gzip
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 
 GZIP_MIN_BYTES = 1024  # below this compression saves less than the header costs
 GZIP_LEVEL = 6
+UNSHARED_CHECK_SECONDS = 0.5
 
 
 @functools.lru_cache(maxsize=256)
@@ -105,6 +107,9 @@ class PageCache:
         self.seen_serial = -1  # every commit up to this one is in ``changed``
         self._storage = None
         self._catch_up = threading.Lock()
+        self._noticed: set[int] = set()
+        self._next_check = 0.0
+        self.shared = False  # set by a plugin running request-only processes beside a writer
 
     @staticmethod
     def etag_for(key) -> str:
@@ -120,9 +125,9 @@ class PageCache:
         """A commit listener: every key ``kind/USER/INDEX/...`` marks index ``USER/INDEX`` changed.
 
         Over-marking is harmless (a name no page depends on costs nothing); keys of two parts
-        (``users/U``) belong to no index. ``seen_serial`` only moves on without gaps: a commit this
-        process did not see (another process's, or listeners running out of order) is read from
-        the changelog by ``current``.
+        (``users/U``) belong to no index. ``seen_serial`` moves on without gaps only: listeners of
+        two commits may run in either order, and another process's commits are never noticed here
+        (``current`` reads those from the changelog).
         """
         touched = set()
         for key in changes:
@@ -133,15 +138,25 @@ class PageCache:
             for name in touched:
                 if self.changed.get(name, -1) < serial:
                     self.changed[name] = serial
-            if serial == self.seen_serial + 1:
-                self.seen_serial = serial
+            if serial > self.seen_serial:
+                self._noticed.add(serial)
+                while self.seen_serial + 1 in self._noticed:
+                    self.seen_serial += 1
+                    self._noticed.discard(self.seen_serial)
 
     def current(self) -> int:
-        """The serial up to which the change serials are complete: the storage's last serial.
+        """The serial up to which the change serials are complete.
 
-        One cheap storage call; commits not noticed yet (another process's) are read from the
-        changelog first.
+        This process's commits are there at once (listeners). Commits of other processes on the
+        same storage are read from the changelog: on every call when ``shared`` is set (a process
+        serving requests while others write), else at most every ``UNSHARED_CHECK_SECONDS`` (e.g.
+        ``satchel fsck --repair`` beside a server), sparing each hit a storage call.
         """
+        if not self.shared:
+            now = time.monotonic()
+            if now < self._next_check:
+                return self.seen_serial
+            self._next_check = now + UNSHARED_CHECK_SECONDS
         last = self._storage.last_serial()
         if last <= self.seen_serial:
             return self.seen_serial
@@ -152,8 +167,6 @@ class PageCache:
                     break
                 for serial, changes in entries:
                     self.notice(serial, changes)
-                    with self._lock:
-                        self.seen_serial = max(self.seen_serial, serial)
         return self.seen_serial
 
     def get(self, key) -> Page | None:

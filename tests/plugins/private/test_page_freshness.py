@@ -7,6 +7,7 @@ then changes something through the REST API (or a replica's import) and asks aga
 import gzip
 import json
 import threading
+import time
 
 import pytest
 from webob import Request
@@ -15,6 +16,7 @@ from webtest import TestApp
 from satchel.app import create_app
 from satchel.model import keys
 from satchel.testing.fixtures import make_wheel
+from satchel.web.pagecache import UNSHARED_CHECK_SECONDS
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 PIP_JSON = {"Accept": f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01",
@@ -270,19 +272,33 @@ def test_read_restricted_pages_are_never_served_from_the_fast_lookup_to_stranger
     fetch(world, "/alice/prod/+simple/hello-pkg/", PIP_JSON, status=401)
 
 
-def test_commits_of_another_process_show_at_once(make_world, tmp_path, auth):
+def upload_elsewhere(app, version: str, auth) -> str:
+    filename, content = make_wheel("hello-pkg", version)
+    TestApp(app.wsgi).post("/alice/dev/", params=[(":action", "file_upload"), ("name", "hello-pkg"),
+                                                  ("version", version), ("protocol_version", "1")],
+                           upload_files=[("content", filename, content)], headers=auth("alice"))
+    return filename
+
+
+def test_commits_of_another_process(make_world, tmp_path, auth):
     """Two apps on one sqlite serverdir stand for two processes: neither sees the other's commit listeners."""
     serverdir = str(tmp_path / "shared")
     serving = make_world(storage="sqlite", serverdir=serverdir)
     serving.wheel("alice/dev", version="1.0")
-    warm(serving, "alice/dev")
-    other_app = create_app({"storage": "sqlite", "serverdir": serverdir})
+    other = create_app({"storage": "sqlite", "serverdir": serverdir})
     try:
-        filename, content = make_wheel("hello-pkg", "1.1")
-        TestApp(other_app.wsgi).post("/alice/dev/", params=[(":action", "file_upload"), ("name", "hello-pkg"), ("version", "1.1"),
-                                          ("protocol_version", "1")],
-                   upload_files=[("content", filename, content)], headers=auth("alice"))
+        # a process serving requests beside a writer (shared): seen on the very next request
+        serving.app.page_cache.shared = True
+        warm(serving, "alice/dev")
+        filename = upload_elsewhere(other, "1.1", auth)
+        for names in files_everywhere(serving, "alice/dev"):
+            assert filename in names
+        # otherwise (a command beside a server) within UNSHARED_CHECK_SECONDS
+        serving.app.page_cache.shared = False
+        warm(serving, "alice/dev")
+        filename = upload_elsewhere(other, "1.2", auth)
+        time.sleep(UNSHARED_CHECK_SECONDS + 0.1)
         for names in files_everywhere(serving, "alice/dev"):
             assert filename in names
     finally:
-        other_app.close()
+        other.close()
