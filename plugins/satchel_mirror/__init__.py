@@ -82,7 +82,7 @@ def _mirror_admin(identity, config) -> bool:
 
 
 @hookimpl
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, old, new, identity):
     if new.get("type") != "mirror" or identity is None:
         return
     changes_url = old is None or old.get("mirror_url") != new.get("mirror_url")
@@ -123,9 +123,9 @@ def satchel_status_info(app):
 
 
 @hookimpl
-def satchel_stage_deleted(app, index):
-    runtime(app).states.pop(index, None)
-    files.forget_index(app, index)
+def satchel_stage_deleted(app, stage):
+    runtime(app).states.pop(stage.name, None)
+    files.forget_index(app, stage.name)
 
 
 @hookimpl

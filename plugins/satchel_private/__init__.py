@@ -17,10 +17,10 @@ def satchel_index_types(index_types):
 
 
 @hookimpl
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, index_name, old, new, identity):
     if old is None and new.get("type") == "stage" and not new.get("acl_upload"):
         # devpi's default: only the owner may upload (root is not implied)
-        new["acl_upload"] = [index.split("/", 1)[0]]
+        new["acl_upload"] = [index_name.split("/", 1)[0]]
 
 
 @hookimpl

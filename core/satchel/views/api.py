@@ -40,7 +40,8 @@ def _require_json(request):
 def _userconfig(request, username: str) -> dict:
     record = users.get_user(request.tx, username)
     config = users.visible(record)
-    config["indexes"] = {s.indexname: s.public_config for s in list_stages(request.tx, request.app, username)}
+    config["indexes"] = {s.indexname: s.public_config for s in list_stages(request.tx, request.app, username)
+                         if request.permits("pkg_read", s)}  # indexes the requester may not read are hidden
     return config
 
 
