@@ -71,7 +71,7 @@ def satchel_indexconfig_defaults(index_type):
 
 
 @hookimpl
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, old, new, identity):
     new["acl_read"] = normalize_acl_read(new.get("acl_read"))
     check_new_bases(app, tx, identity, auth_state(app).policy.admins(), old, new)
 
