@@ -5,6 +5,8 @@ from urllib.parse import urlsplit, urlunsplit
 from satchel.errors import BadRequest
 from satchel.model.coerce import to_bool
 
+from satchel_mirror.policy import POLICY_DEFAULTS, normalize_policy
+
 MIRROR_DEFAULTS = {
     "volatile": True,
     "mirror_url": "",  # empty: PyPI (default_mirror_url)
@@ -13,6 +15,7 @@ MIRROR_DEFAULTS = {
     "mirror_use_external_urls": False,
     "mirror_ignore_serial_header": False,
     "mirror_provides_core_metadata": False,
+    **POLICY_DEFAULTS,
 }
 MIRROR_OPTIONAL = ("title", "description", "custom_data", "mirror_web_url_fmt")
 # keys of private indexes that devpi-client may send for any index: silently dropped
@@ -47,6 +50,7 @@ def normalize_mirror_config(config: dict) -> dict:
             raise BadRequest("'mirror_cache_expiry' must not be negative")
     else:
         config["mirror_cache_expiry"] = None
+    normalize_policy(config)
     for key in MIRROR_OPTIONAL:
         if not config.get(key):
             config.pop(key, None)
