@@ -19,10 +19,10 @@ U = r"/(?P<user>[^+/]+)"
 
 @hookimpl
 def satchel_add_options(parser):
-    parser.add_option("restrict-modify", default=None, metavar="SPEC",
+    parser.add_option("restrict-modify", default=None, metavar="SPEC", commands=("serve",),
                       help="only these users and :groups (comma separated) may create or modify "
                            "users and indexes; list root explicitly")
-    parser.add_option("secretfile", default=None, metavar="PATH",
+    parser.add_option("secretfile", default=None, metavar="PATH", commands=("serve",),
                       help="secret file (at least 32 bytes, mode 0600) shared by primary and replicas "
                            "(default: <serverdir>/.secret, created on first start)")
 
