@@ -8,7 +8,8 @@ from satchel.plugin import hookimpl, hookspec
 from satchel.web.responses import redirect
 
 from satchel_mirror import files, removal
-from satchel_mirror.config import MIRROR_DEFAULTS, MIRROR_OPTIONAL, normalize_mirror_config, public_mirror_config
+from satchel_mirror.config import (MIRROR_DEFAULTS, MIRROR_OPTIONAL, default_mirror_url, normalize_mirror_config,
+                                  public_mirror_config)
 from satchel_mirror.prune import prune_command
 from satchel_mirror.runtime import runtime
 from satchel_mirror.status import mirror_status
@@ -33,16 +34,21 @@ def satchel_add_hookspecs(pluginmanager):
 
 @hookimpl
 def satchel_add_options(parser):
-    parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS",
+    parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS", commands=("serve",),
                       help="re-check upstream project pages after this long (default 1800; per index: "
                            "mirror_cache_expiry)")
+    # fsck --repair refetches damaged files from upstream
     parser.add_option("request-timeout", default=5.0, type=float, metavar="SECONDS",
+                      commands=("serve", "fsck"),
                       help="wait this long for upstream before serving cached data (default 5)")
-    parser.add_option("offline-mode", flag=True, default=False,
+    parser.add_option("offline-mode", flag=True, default=False, commands=("serve", "fsck"),
                       help="never contact upstream; serve only what is cached")
-    parser.add_option("mirror-admins", default=None, metavar="SPEC",
+    parser.add_option("mirror-admins", default=None, metavar="SPEC", commands=("serve",),
                       help="users and :groups besides root who may create mirror indexes or change a "
-                           "mirror_url (the server fetches whatever URL a mirror names)")
+                           "mirror_url (the server fetches whatever URL a mirror names); :AUTHENTICATED: "
+                           "allows any logged-in user, as devpi does")
+    parser.add_option("no-root-pypi", flag=True, default=False, commands=("serve", "init"),
+                      help="do not create the root/pypi mirror on initialization")
 
 
 @hookimpl
@@ -61,24 +67,28 @@ def satchel_index_types(index_types):
 
 @hookimpl
 def satchel_init_serverdir(app, tx):
-    from pypi_simple import PYPI_SIMPLE_ENDPOINT  # imported here: see links.py
-
     if app.config.get("no_root_pypi"):
         return
     create_index(tx, app, "root", "pypi", {
-        "type": "mirror", "volatile": False, "title": "PyPI", "mirror_url": PYPI_SIMPLE_ENDPOINT})
+        "type": "mirror", "volatile": False, "title": "PyPI", "mirror_url": default_mirror_url()})
+
+
+AUTHENTICATED = ":AUTHENTICATED:"  # in --mirror-admins: any logged-in user (devpi's behaviour)
 
 
 def _mirror_admin(identity, config) -> bool:
     if identity.username == "root":
         return True
     allowed = {item.strip() for item in (config.get("mirror_admins") or "").split(",") if item.strip()}
+    allowed = {AUTHENTICATED if item.upper() == AUTHENTICATED else item for item in allowed}
     mine = {identity.username} | {g if g.startswith(":") else f":{g}" for g in identity.groups}
+    if identity.username is not None:
+        mine.add(AUTHENTICATED)
     return bool(allowed & mine)
 
 
 @hookimpl
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, old, new, identity):
     if new.get("type") != "mirror" or identity is None:
         return
     changes_url = old is None or old.get("mirror_url") != new.get("mirror_url")
@@ -119,9 +129,9 @@ def satchel_status_info(app):
 
 
 @hookimpl
-def satchel_stage_deleted(app, index):
-    runtime(app).states.pop(index, None)
-    files.forget_index(app, index)
+def satchel_stage_deleted(app, stage):
+    runtime(app).states.pop(stage.name, None)
+    files.forget_index(app, stage.name)
 
 
 @hookimpl

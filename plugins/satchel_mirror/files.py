@@ -6,13 +6,14 @@ import time
 
 from webob import Response
 
-from satchel.errors import NotFound, UpstreamError
+from satchel.errors import Forbidden, NotFound, UpstreamError
 from satchel.model import keys
 from satchel.model.indexes import get_stage, require_stage
 from satchel.names import normalize_project
 from satchel.views.files import file_response, lookup_file, serve_file
 from satchel.web.responses import redirect
 
+from satchel_mirror import policy
 from satchel_mirror.download import Download, now_iso
 from satchel_mirror.runtime import runtime
 from satchel_mirror.stage import valid_project
@@ -37,9 +38,9 @@ def is_mirror_request(request) -> bool:
     return found
 
 
-def forget_index(app, index: str) -> None:
+def forget_index(app, index_name: str) -> None:
     """The index was deleted (it may come back with another type)."""
-    user, _, name = index.partition("/")
+    user, _, name = index_name.partition("/")
     runtime(app).mirror_names.pop((user, name), None)
 
 
@@ -96,6 +97,7 @@ def serve_mirror_file(request) -> Response:
         return serve_file(request)
     relpath = _relpath(request)
     companion = next((suffix for suffix in COMPANIONS if relpath.endswith(suffix)), None)
+    _check_policy(stage, request.tx, relpath.removesuffix(companion) if companion else relpath)
     try:
         entry, sha256, filename = lookup_file(request.tx, relpath)
         if request.app.storage.blobs.exists(sha256):
@@ -116,6 +118,26 @@ def serve_mirror_file(request) -> Response:
         if not upstream.has_credentials:
             return redirect(link["url"])
     return Download(request, stage, project, link).response()
+
+
+def _check_policy(stage, tx, relpath: str) -> None:
+    """403 for a file of a blocked (or not allowed) project or one younger than ``mirror_cooldown``.
+
+    Cached files too: the policy may have changed after they were stored. The project is judged
+    from the file name before its page is looked up, so a refused project is never fetched.
+    """
+    config = stage.config
+    if not (config.get("mirror_cooldown") or config.get("mirror_block") or config.get("mirror_allow")):
+        return
+    candidates = _candidates(relpath.rsplit("/", 1)[-1])
+    if candidates:
+        policy.check_project(config, candidates[0])  # the parsed name: the page find_link may fetch
+    project, link = find_link(stage, tx, relpath)
+    if link is not None:
+        policy.check_project(config, project)
+        reason = policy.too_young(config, link)
+        if reason is not None:
+            raise Forbidden(reason)
 
 
 def record_access(app, stage, path: str, entry: dict) -> None:

@@ -87,23 +87,23 @@ def _apply_files(tx, app, dump: DevpiDump, stages: dict, blobs: dict, counts: di
     order = {"releasefile": 0, "doczip": 1, "toxresult": 2}
     release_paths = {}
     for f in sorted(dump.files, key=lambda f: order[f.type]):
-        stage = stages[f.index]
-        metadata = dump.indexes[f.index].projects.get(f.project, {}).get(f.version, {})
+        stage = stages[f.index_name]
+        metadata = dump.indexes[f.index_name].projects.get(f.project, {}).get(f.version, {})
         display = metadata.get("name") or f.project
-        log = f.log if f.log is not None else [log_entry("upload", "<import>", dst=f.index)]
+        log = f.log if f.log is not None else [log_entry("upload", "<import>", dst=f.index_name)]
         blob = blobs[f.sha256]
         with step(dump.path, f.relpath):
             if f.type == "releasefile":
                 link = projects.add_release_file(
                     tx, app, stage, project=display, version=f.version, filename=f.filename, blob=blob,
                     requires_python=metadata.get("requires_python"), upload_time=f.last_modified, log=log)
-                release_paths[(f.index, f.project, f.version, f.filename)] = link["path"]
+                release_paths[(f.index_name, f.project, f.version, f.filename)] = link["path"]
             elif f.type == "doczip":
                 attachments.store_doczip(tx, stage, display, f.version, blob, log=log,
                                          upload_time=f.last_modified)
             else:
                 # kept under devpi's name (``{release}.toxresult-{stamp}-{n}``) so its URL stays the same
-                release_path = release_paths[(f.index, f.project, f.version, f.for_basename)]
+                release_path = release_paths[(f.index_name, f.project, f.version, f.for_basename)]
                 attachments.store_toxresult(tx, stage, release_path, blob, log=log, upload_time=f.last_modified,
                                             filename=f.filename)
         counts[f.type + "s"] += 1
