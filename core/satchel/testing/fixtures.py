@@ -10,7 +10,9 @@ import io
 import zipfile
 
 import pytest
+import requests
 from argon2 import PasswordHasher
+from pypi_simple import PYPI_SIMPLE_ENDPOINT
 
 from satchel import clock
 from satchel.app import create_app
@@ -119,6 +121,17 @@ def testapp(app):
     from webtest import TestApp  # imported here: loading the plugin must not need WebTest
 
     return TestApp(app.wsgi)
+
+
+@pytest.fixture(scope="session")
+def real_upstream() -> str:
+    """The real PyPI simple API URL, for tests marked ``live``; skips the test when it cannot be reached in a few
+    seconds, so the default test run works offline."""
+    try:
+        requests.head(PYPI_SIMPLE_ENDPOINT, timeout=3)
+    except requests.RequestException as exc:
+        pytest.skip(f"the real upstream {PYPI_SIMPLE_ENDPOINT} cannot be reached ({type(exc).__name__})")
+    return PYPI_SIMPLE_ENDPOINT
 
 
 @pytest.fixture
