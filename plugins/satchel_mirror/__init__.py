@@ -5,6 +5,7 @@ from satchel.errors import Forbidden
 from satchel.model.indexes import IndexType, create_index, require_stage, resolution_order
 from satchel.names import normalize_project
 from satchel.plugin import hookimpl, hookspec
+from satchel.web.patterns import FILE, PROJECT, UI, VERSION
 from satchel.web.responses import redirect
 
 from satchel_mirror import files, removal
@@ -17,7 +18,6 @@ from satchel_mirror.stage import MirrorStage
 
 __version__ = "0.1.0"
 
-UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
 
 
 class MirrorSpecs:
@@ -115,10 +115,9 @@ def satchel_add_routes(router):
     router.add("mirror_refresh", UI + r"/\+simple/(?P<project>[^/]+)/refresh", refresh, methods=("POST",))
     # ahead of the private indexes' DELETE routes (when that plugin is loaded), for mirror indexes only
     for name, pattern, view, before in (
-            ("mirror_file_delete", UI + r"/\+f/(?P<relpath>.+)", removal.delete_file, "file_delete"),
-            ("mirror_version_delete", UI + r"/(?P<project>[^+/]+)/(?P<version>[^/]+/?)", removal.delete_version,
-             "version_delete"),
-            ("mirror_project_delete", UI + r"/(?P<project>[^+/]+/?)", removal.delete_project, "project_delete")):
+            ("mirror_file_delete", FILE, removal.delete_file, "file_delete"),
+            ("mirror_version_delete", VERSION, removal.delete_version, "version_delete"),
+            ("mirror_project_delete", PROJECT, removal.delete_project, "project_delete")):
         router.add(name, pattern, view, methods=("DELETE",), predicate=files.is_mirror_request, before=before,
                    own_transaction=True)
 
