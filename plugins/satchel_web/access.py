@@ -3,10 +3,12 @@
 from satchel.model import users
 from satchel.model.indexes import list_stages
 
+READ = "pkg_read"  # the permission guarding an index's packages (core grants it when no plugin objects)
+
 
 def can_read(request, stage) -> bool:
     """Core's read permission for the index's packages (``satchel_permits`` decides; context: the Stage)."""
-    return request.permits("pkg_read", stage)
+    return request.permits(READ, stage)
 
 
 def readable_stages(request, username: str):

@@ -58,7 +58,8 @@ def load_project(tx, app, stage, project: str) -> ProjectView | None:
                 view.files.setdefault(link["version"], []).append((current.name, link))
                 view.origin.setdefault(link["version"], current.name)
     if not found:
-        return view if uncached else None
+        # only a mirror's own page says "not fetched yet": elsewhere the project is unknown here
+        return view if stage.is_mirror and uncached else None
     view.versions = sorted(view.origin, key=version_key, reverse=True)
     return view
 

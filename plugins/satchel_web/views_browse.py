@@ -2,12 +2,11 @@
 
 import itertools
 
-from satchel.errors import Forbidden
 from satchel.model import keys, users
 from satchel.model.indexes import list_versions, require_stage
 from satchel.pluginmanager import plugin_versions
 
-from satchel_web.access import can_read, readable_stages
+from satchel_web.access import READ, readable_stages
 from satchel_web.pages import page, render
 
 PER_PAGE = 100
@@ -41,8 +40,7 @@ def user_page(request):
 
 def require_readable(request, username: str, indexname: str):
     stage = require_stage(request.tx, request.app, username, indexname)
-    if not can_read(request, stage):
-        raise Forbidden(f"no permission to read {stage.name}")
+    request.require(READ, stage, f"no permission to read {stage.name}")
     return stage
 
 

@@ -72,10 +72,15 @@ class WebWorld:
 
 
 @pytest.fixture
-def world(make_app):
-    return WebWorld(make_app(storage="memory", no_root_pypi=True))
+def make_world(make_app):
+    """``make_world(storage="memory", **options)`` -> a WebWorld on a new app."""
+
+    def factory(storage="memory", **options):
+        return WebWorld(make_app(storage=storage, no_root_pypi=True, **options))
+
+    return factory
 
 
 @pytest.fixture
-def sqlite_world(make_app):
-    return WebWorld(make_app(storage="sqlite", no_root_pypi=True))
+def world(make_world):
+    return make_world()
