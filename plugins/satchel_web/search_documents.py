@@ -88,7 +88,7 @@ def all_documents(app, tx):
     """Every document of the stored data at the snapshot ``tx`` (for a rebuild)."""
     for username in users.list_usernames(tx):
         for stage in list_stages(tx, app, username):
-            prefix = keys.stage_projects(stage.name)
+            prefix = keys.index_projects(stage.name)
             for key, record in tx.items(prefix):
                 yield name_document(stage.name, key[len(prefix):], (record or {}).get("name"))
             if stage.is_mirror:
