@@ -30,7 +30,7 @@ def satchel_add_hookspecs(pluginmanager):
 
 @hookimpl
 def satchel_add_options(parser):
-    parser.add_option("web-theme", default=None, metavar="DIR",
+    parser.add_option("web-theme", default=None, metavar="DIR", commands=("serve",),
                       help="directory whose templates/ and static/ override the web UI's own")
 
 
