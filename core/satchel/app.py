@@ -74,7 +74,7 @@ class App:
             self.node_uuid = load_node_uuid(serverdir)
         else:
             self.node_uuid = uuid.uuid4().hex
-        self.storage = self.storage_backend.factory(serverdir, settings)
+        self.storage = self.storage_backend.factory(serverdir, self.storage_backend.settings(config, settings))
         self.index_types = Registry("index type")
         self.hook.satchel_index_types(index_types=self.index_types)
         self.router = Router()

@@ -59,6 +59,7 @@ class Request(webob.Request):
 
     @cached_property
     def identity(self) -> Identity:
+        """Who sent the request (``satchel_authenticate``); anonymous without valid credentials. Computed once."""
         if self.credentials is None:
             return ANONYMOUS
         username, secret = self.credentials
@@ -66,6 +67,7 @@ class Request(webob.Request):
         return identity or ANONYMOUS
 
     def permits(self, permission: str, context=None) -> bool:
+        """Whether ``identity`` has ``permission`` on ``context`` (``satchel_permits``; with no opinion, read only)."""
         answer = self.app.hook.satchel_permits(request=self, identity=self.identity, permission=permission,
                                                context=context)
         if answer is None:
@@ -210,14 +212,17 @@ class MiddlewareStack:
         self._entries: list[tuple[int, str, object]] = []
 
     def add(self, name: str, factory, order: int = 100) -> None:
+        """Register ``factory(wsgi_app) -> wsgi_app`` under a unique ``name``; lower ``order`` wraps closer to the app."""
         if any(entry[1] == name for entry in self._entries):
             raise ValueError(f"middleware {name!r} is already registered")
         self._entries.append((order, name, factory))
 
     def names(self) -> list[str]:
+        """The registered names, innermost first."""
         return [name for _, name, _ in sorted(self._entries, key=lambda e: e[0])]
 
     def wrap(self, wsgi_app):
+        """``wsgi_app`` wrapped by every registered factory, innermost (lowest order) first."""
         for _, _, factory in sorted(self._entries, key=lambda e: e[0]):
             wsgi_app = factory(wsgi_app)
         return wsgi_app
