@@ -5,6 +5,7 @@ from satchel.errors import Forbidden
 from satchel.model.indexes import IndexType, create_index, require_stage, resolution_order
 from satchel.names import normalize_project
 from satchel.plugin import hookimpl, hookspec
+from satchel.web.patterns import FILE, PROJECT, UI, VERSION
 from satchel.web.responses import redirect
 
 from satchel_mirror import files, removal
@@ -17,10 +18,10 @@ from satchel_mirror.stage import MirrorStage
 
 __version__ = "0.1.0"
 
-UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
 
 
 class MirrorSpecs:
+    """Hooks the mirror plugin declares for other plugins (added by ``satchel_add_hookspecs``)."""
     @hookspec(firstresult=True)
     def satchel_mirror_upstream_auth(self, stage, url):
         """Return an ``Authorization`` header value for requests to the upstream ``url`` of ``stage``,
@@ -29,11 +30,13 @@ class MirrorSpecs:
 
 @hookimpl
 def satchel_add_hookspecs(pluginmanager):
+    """Declare ``satchel_mirror_upstream_auth``."""
     pluginmanager.add_hookspecs(MirrorSpecs)
 
 
 @hookimpl
 def satchel_add_options(parser):
+    """Freshness, upstream timeout, offline mode, who may add mirrors, and ``--no-root-pypi``."""
     parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS", commands=("serve",),
                       help="re-check upstream project pages after this long (default 1800; per index: "
                            "mirror_cache_expiry)")
@@ -53,6 +56,7 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``mirror-prune DAYS [USER/INDEX]``."""
     commands.add("mirror-prune", Command(
         "delete cached mirror files not requested for DAYS days (optionally of one USER/INDEX)",
         prune_command, arguments=("days", "index")))
@@ -60,6 +64,7 @@ def satchel_add_commands(commands):
 
 @hookimpl
 def satchel_index_types(index_types):
+    """Register ``mirror``: an index whose projects come from an upstream simple API."""
     index_types.add("mirror", IndexType(
         "mirror", MirrorStage, defaults=MIRROR_DEFAULTS, optional=MIRROR_OPTIONAL, is_mirror=True,
         normalize=normalize_mirror_config, public_config=public_mirror_config))
@@ -67,6 +72,7 @@ def satchel_index_types(index_types):
 
 @hookimpl
 def satchel_init_serverdir(app, tx):
+    """Create ``root/pypi``, a mirror of PyPI, unless ``--no-root-pypi``."""
     if app.config.get("no_root_pypi"):
         return
     create_index(tx, app, "root", "pypi", {
@@ -89,6 +95,7 @@ def _mirror_admin(identity, config) -> bool:
 
 @hookimpl
 def satchel_validate_indexconfig(app, tx, old, new, identity):
+    """Only root or ``--mirror-admins`` may create a mirror or change its ``mirror_url``."""
     if new.get("type") != "mirror" or identity is None:
         return
     changes_url = old is None or old.get("mirror_url") != new.get("mirror_url")
@@ -110,30 +117,33 @@ def refresh(request):
 
 @hookimpl
 def satchel_add_routes(router):
+    """Cached files, ``refresh``, and deleting cached files, ahead of core's and private routes."""
     router.add("mirror_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", files.serve_mirror_file,
                predicate=files.is_mirror_request, permission="pkg_read", before="file")
     router.add("mirror_refresh", UI + r"/\+simple/(?P<project>[^/]+)/refresh", refresh, methods=("POST",))
     # ahead of the private indexes' DELETE routes (when that plugin is loaded), for mirror indexes only
     for name, pattern, view, before in (
-            ("mirror_file_delete", UI + r"/\+f/(?P<relpath>.+)", removal.delete_file, "file_delete"),
-            ("mirror_version_delete", UI + r"/(?P<project>[^+/]+)/(?P<version>[^/]+/?)", removal.delete_version,
-             "version_delete"),
-            ("mirror_project_delete", UI + r"/(?P<project>[^+/]+/?)", removal.delete_project, "project_delete")):
+            ("mirror_file_delete", FILE, removal.delete_file, "file_delete"),
+            ("mirror_version_delete", VERSION, removal.delete_version, "version_delete"),
+            ("mirror_project_delete", PROJECT, removal.delete_project, "project_delete")):
         router.add(name, pattern, view, methods=("DELETE",), predicate=files.is_mirror_request, before=before,
                    own_transaction=True)
 
 
 @hookimpl
 def satchel_status_info(app):
+    """Per mirror: upstream contact, back-off, cached pages and files (``mirrors``)."""
     return {"mirrors": mirror_status(app)}
 
 
 @hookimpl
 def satchel_stage_deleted(app, stage):
+    """Forget the runtime state of a deleted (mirror) index."""
     runtime(app).states.pop(stage.name, None)
     files.forget_index(app, stage.name)
 
 
 @hookimpl
 def satchel_shutdown(app):
+    """Stop the upstream fetch threads and close the HTTP session."""
     runtime(app).close()

@@ -1,7 +1,7 @@
 """satchel's test kit as a pytest plugin: apps on memory or sqlite storage, WebTest clients, live servers.
 
-pytest loads it through the ``pytest11`` entry point ``satchel`` once ``satchel[testing]`` is installed (disable it
-with ``-p no:satchel``); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
+pytest loads it through the ``pytest11`` entry point ``satchel.testing.fixtures`` once ``satchel[testing]`` is
+installed (``-p no:satchel.testing.fixtures`` disables it); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
 """
 
 import base64
@@ -10,10 +10,14 @@ import io
 import zipfile
 
 import pytest
+import requests
 from argon2 import PasswordHasher
+from pypi_simple import PYPI_SIMPLE_ENDPOINT
 
+from satchel import clock
 from satchel.app import create_app
 from satchel.model import indexes, projects, users
+from satchel.testing.clock import FakeClock
 from satchel.testing.fake_upstream import fake_upstream  # noqa: F401  (a fixture, exported)
 from satchel.testing.server import ServerProcess, ThreadedServer
 
@@ -34,6 +38,15 @@ def make_wheel(name: str, version: str, extra: str = "") -> tuple[str, bytes]:
         for path, data in files.items():
             archive.writestr(path, data)
     return f"{dist}-{version}-py3-none-any.whl", buf.getvalue()
+
+
+def make_zip(files: dict[str, bytes]) -> bytes:
+    """A zip archive of ``{member name: bytes}`` (doc zips, bad archives)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 def _record_hash(data: bytes) -> str:
@@ -75,6 +88,16 @@ def fast_password_hashing(monkeypatch):
 
 
 @pytest.fixture
+def fake_clock():
+    """A ``FakeClock`` installed as satchel's clock for the test: ``fake_clock.advance(seconds)`` lets expiry,
+    back-off and token lifetimes pass without sleeping. In this process only (not in ``live_server``)."""
+    fake = FakeClock()
+    previous = clock.use(fake)
+    yield fake
+    clock.use(previous)
+
+
+@pytest.fixture
 def make_app(tmp_path, fast_password_hashing):
     """``make_app(storage="memory", **options)`` -> initialized App, closed after the test."""
     created = []
@@ -107,6 +130,17 @@ def testapp(app):
     from webtest import TestApp  # imported here: loading the plugin must not need WebTest
 
     return TestApp(app.wsgi)
+
+
+@pytest.fixture(scope="session")
+def real_upstream() -> str:
+    """The real PyPI simple API URL, for tests marked ``live``; skips the test when it cannot be reached in a few
+    seconds, so the default test run works offline."""
+    try:
+        requests.head(PYPI_SIMPLE_ENDPOINT, timeout=3)
+    except requests.RequestException as exc:
+        pytest.skip(f"the real upstream {PYPI_SIMPLE_ENDPOINT} cannot be reached ({type(exc).__name__})")
+    return PYPI_SIMPLE_ENDPOINT
 
 
 @pytest.fixture
