@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from contextlib import contextmanager
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import webob
 from satchel import __version__
 from satchel.errors import AuthenticationRequired, BadRequest, Forbidden, SatchelError, Unauthorized
 from satchel.identity import ANONYMOUS, Identity
+from satchel.metrics import instruments
 from satchel.model.indexes import get_stage
 from satchel.web.responses import error_response
 
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 OPEN_PERMISSIONS = frozenset({"read", "pkg_read", "user_login"})
 # reads below /U/I/ need read access to the index; its +api only tells URLs, which devpi-client needs first
 UNCHECKED_INDEX_ROUTES = frozenset({"api_index"})
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "PUSH", "OPTIONS"})
 
 
 class Request(webob.Request):
@@ -107,6 +110,7 @@ class WSGIApplication:
         self.app = app
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         request = Request(environ)
         request.app = self.app
         serial = None
@@ -118,6 +122,10 @@ class WSGIApplication:
                 with storage.write() as tx:
                     request.tx = tx
                     response = self._run(request, route)
+                    view_done = time.perf_counter()
+                if tx.changes:
+                    instruments(self.app).observe("satchel_storage_commit_duration_seconds",
+                                                  time.perf_counter() - view_done)
                 serial = tx.serial + 1 if tx.changes else tx.serial
             else:
                 with storage.read() as tx:
@@ -131,7 +139,19 @@ class WSGIApplication:
             log.exception("error while serving %s %s", request.method, request.path_qs)
             response = error_response(request, 500, "internal server error")
         self._add_headers(response, serial)
+        self._count(request, response, started)
         return response(environ, start_response)
+
+    def _count(self, request, response, started: float) -> None:
+        """Requests by route name (never the raw path: no user or project names in labels)."""
+        found = instruments(self.app)
+        if found.sink is None:
+            return
+        route = request.route.name if request.route is not None else "unmatched"
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        found.inc("satchel_http_requests_total", route=route, method=method, status=str(response.status_int))
+        found.observe("satchel_http_request_duration_seconds", time.perf_counter() - started, route=route,
+                      method=method)
 
     def _run(self, request, route):
         if route.permission is not None:
