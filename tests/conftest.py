@@ -4,9 +4,11 @@ from importlib.metadata import entry_points
 
 import pytest
 
+# servers the storage plugins' tests start (PostgreSQL ...): fixtures of their own, not part of the kit
+pytest_plugins = ["satchel.testing.servers"]
 if not entry_points(group="pytest11", name="satchel"):
     # an editable install made before the entry point existed: `pip install -e ".[test]"` again registers it
-    pytest_plugins = ["satchel.testing.fixtures"]
+    pytest_plugins = ["satchel.testing.fixtures", "satchel.testing.servers"]
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,12 @@ from satchel.errors import Forbidden
 from satchel.model.indexes import IndexType, create_index, require_stage, resolution_order
 from satchel.names import normalize_project
 from satchel.plugin import hookimpl, hookspec
+from satchel.web.patterns import FILE, PROJECT, UI, VERSION
 from satchel.web.responses import redirect
 
 from satchel_mirror import files, removal
-from satchel_mirror.config import MIRROR_DEFAULTS, MIRROR_OPTIONAL, normalize_mirror_config, public_mirror_config
+from satchel_mirror.config import (MIRROR_DEFAULTS, MIRROR_OPTIONAL, default_mirror_url, normalize_mirror_config,
+                                  public_mirror_config)
 from satchel_mirror.prune import prune_command
 from satchel_mirror.runtime import runtime
 from satchel_mirror.status import mirror_status
@@ -17,10 +19,10 @@ from satchel_mirror.stats import METRICS
 
 __version__ = "0.1.0"
 
-UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
 
 
 class MirrorSpecs:
+    """Hooks the mirror plugin declares for other plugins (added by ``satchel_add_hookspecs``)."""
     @hookspec(firstresult=True)
     def satchel_mirror_upstream_auth(self, stage, url):
         """Return an ``Authorization`` header value for requests to the upstream ``url`` of ``stage``,
@@ -29,11 +31,13 @@ class MirrorSpecs:
 
 @hookimpl
 def satchel_add_hookspecs(pluginmanager):
+    """Declare ``satchel_mirror_upstream_auth``."""
     pluginmanager.add_hookspecs(MirrorSpecs)
 
 
 @hookimpl
 def satchel_add_options(parser):
+    """Freshness, upstream timeout, offline mode, who may add mirrors, and ``--no-root-pypi``."""
     parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS", commands=("serve",),
                       help="re-check upstream project pages after this long (default 1800; per index: "
                            "mirror_cache_expiry)")
@@ -45,13 +49,15 @@ def satchel_add_options(parser):
                       help="never contact upstream; serve only what is cached")
     parser.add_option("mirror-admins", default=None, metavar="SPEC", commands=("serve",),
                       help="users and :groups besides root who may create mirror indexes or change a "
-                           "mirror_url (the server fetches whatever URL a mirror names)")
+                           "mirror_url (the server fetches whatever URL a mirror names); :AUTHENTICATED: "
+                           "allows any logged-in user, as devpi does")
     parser.add_option("no-root-pypi", flag=True, default=False, commands=("serve", "init"),
                       help="do not create the root/pypi mirror on initialization")
 
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``mirror-prune DAYS [USER/INDEX]``."""
     commands.add("mirror-prune", Command(
         "delete cached mirror files not requested for DAYS days (optionally of one USER/INDEX)",
         prune_command, arguments=("days", "index")))
@@ -59,6 +65,7 @@ def satchel_add_commands(commands):
 
 @hookimpl
 def satchel_index_types(index_types):
+    """Register ``mirror``: an index whose projects come from an upstream simple API."""
     index_types.add("mirror", IndexType(
         "mirror", MirrorStage, defaults=MIRROR_DEFAULTS, optional=MIRROR_OPTIONAL, is_mirror=True,
         normalize=normalize_mirror_config, public_config=public_mirror_config))
@@ -66,24 +73,30 @@ def satchel_index_types(index_types):
 
 @hookimpl
 def satchel_init_serverdir(app, tx):
-    from pypi_simple import PYPI_SIMPLE_ENDPOINT  # imported here: see links.py
-
+    """Create ``root/pypi``, a mirror of PyPI, unless ``--no-root-pypi``."""
     if app.config.get("no_root_pypi"):
         return
     create_index(tx, app, "root", "pypi", {
-        "type": "mirror", "volatile": False, "title": "PyPI", "mirror_url": PYPI_SIMPLE_ENDPOINT})
+        "type": "mirror", "volatile": False, "title": "PyPI", "mirror_url": default_mirror_url()})
+
+
+AUTHENTICATED = ":AUTHENTICATED:"  # in --mirror-admins: any logged-in user (devpi's behaviour)
 
 
 def _mirror_admin(identity, config) -> bool:
     if identity.username == "root":
         return True
     allowed = {item.strip() for item in (config.get("mirror_admins") or "").split(",") if item.strip()}
+    allowed = {AUTHENTICATED if item.upper() == AUTHENTICATED else item for item in allowed}
     mine = {identity.username} | {g if g.startswith(":") else f":{g}" for g in identity.groups}
+    if identity.username is not None:
+        mine.add(AUTHENTICATED)
     return bool(allowed & mine)
 
 
 @hookimpl
 def satchel_validate_indexconfig(app, tx, old, new, identity):
+    """Only root or ``--mirror-admins`` may create a mirror or change its ``mirror_url``."""
     if new.get("type") != "mirror" or identity is None:
         return
     changes_url = old is None or old.get("mirror_url") != new.get("mirror_url")
@@ -105,15 +118,15 @@ def refresh(request):
 
 @hookimpl
 def satchel_add_routes(router):
+    """Cached files, ``refresh``, and deleting cached files, ahead of core's and private routes."""
     router.add("mirror_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", files.serve_mirror_file,
                predicate=files.is_mirror_request, permission="pkg_read", before="file")
     router.add("mirror_refresh", UI + r"/\+simple/(?P<project>[^/]+)/refresh", refresh, methods=("POST",))
     # ahead of the private indexes' DELETE routes (when that plugin is loaded), for mirror indexes only
     for name, pattern, view, before in (
-            ("mirror_file_delete", UI + r"/\+f/(?P<relpath>.+)", removal.delete_file, "file_delete"),
-            ("mirror_version_delete", UI + r"/(?P<project>[^+/]+)/(?P<version>[^/]+/?)", removal.delete_version,
-             "version_delete"),
-            ("mirror_project_delete", UI + r"/(?P<project>[^+/]+/?)", removal.delete_project, "project_delete")):
+            ("mirror_file_delete", FILE, removal.delete_file, "file_delete"),
+            ("mirror_version_delete", VERSION, removal.delete_version, "version_delete"),
+            ("mirror_project_delete", PROJECT, removal.delete_project, "project_delete")):
         router.add(name, pattern, view, methods=("DELETE",), predicate=files.is_mirror_request, before=before,
                    own_transaction=True)
 
@@ -126,15 +139,18 @@ def satchel_add_metrics(metrics):
 
 @hookimpl
 def satchel_status_info(app):
+    """Per mirror: upstream contact, back-off, cached pages and files (``mirrors``)."""
     return {"mirrors": mirror_status(app)}
 
 
 @hookimpl
 def satchel_stage_deleted(app, stage):
+    """Forget the runtime state of a deleted (mirror) index."""
     runtime(app).states.pop(stage.name, None)
     files.forget_index(app, stage.name)
 
 
 @hookimpl
 def satchel_shutdown(app):
+    """Stop the upstream fetch threads and close the HTTP session."""
     runtime(app).close()

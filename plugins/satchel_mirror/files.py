@@ -2,10 +2,10 @@
 
 import hashlib
 import logging
-import time
 
 from webob import Response
 
+from satchel import clock
 from satchel.errors import Forbidden, NotFound, UpstreamError
 from satchel.model import keys
 from satchel.model.indexes import get_stage, require_stage
@@ -14,7 +14,7 @@ from satchel.views.files import file_response, lookup_file, serve_file
 from satchel.web.responses import redirect
 
 from satchel_mirror import policy
-from satchel_mirror.download import Download, now_iso
+from satchel_mirror.download import Download
 from satchel_mirror.runtime import runtime
 from satchel_mirror.stage import valid_project
 from satchel_mirror.upstream import MAX_PAGE_BYTES, page_deadline, read_limited
@@ -143,7 +143,7 @@ def _check_policy(stage, tx, relpath: str) -> None:
 
 def record_access(app, stage, path: str, entry: dict) -> None:
     """Note the day a cached file was last requested (``mirror-prune``), at most one write a day."""
-    today = time.strftime("%Y-%m-%d", time.gmtime())
+    today = clock.day()
     if entry.get("last_access") == today:
         return
     state = stage.state
@@ -186,8 +186,8 @@ def _companion(request, stage, link, suffix: str) -> Response:
         raise UpstreamError(message)
     blob = request.app.storage.blobs.put_bytes(data)
     entry = {"sha256": blob.sha256, "size": blob.size, "filename": link["filename"] + suffix,
-             "url": url, "last_modified": now_iso(), "project": None, "version": link.get("version"),
-             "last_access": time.strftime("%Y-%m-%d", time.gmtime())}
+             "url": url, "last_modified": clock.iso(), "project": None, "version": link.get("version"),
+             "last_access": clock.day()}
     with request.app.storage.write() as tx:
         if tx.get(keys.index(stage.username, stage.indexname)) is not None:
             tx.set(keys.file(link["path"] + suffix), entry)

@@ -5,10 +5,9 @@ changelog, replicates, and (index config serials being part of every page's cach
 to cached pages too.
 """
 
-import time
 from bisect import bisect_right
-from datetime import datetime
 
+from satchel import clock
 from satchel.errors import BadRequest, Forbidden
 from satchel.model.coerce import to_list
 from satchel.names import check_project_name, normalize_project
@@ -16,11 +15,6 @@ from satchel.names import check_project_name, normalize_project
 POLICY_DEFAULTS = {"mirror_cooldown": 0, "mirror_block": [], "mirror_allow": []}
 # the number of aged-in files is folded into a page's serial (its cache key and ETag); far above any count
 VISIBLE_SLOTS = 1 << 24
-
-
-def now() -> float:
-    """Wall-clock seconds: upload times are wall-clock too."""
-    return time.time()
 
 
 def normalize_policy(config: dict) -> dict:
@@ -63,10 +57,8 @@ def upload_epoch(link: dict) -> float | None:
     value = link.get("upload_time")
     if not value:
         return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except (TypeError, ValueError):
-        return None
+    when = clock.parse(value)
+    return when.timestamp() if when is not None else None
 
 
 def too_young(config: dict, link: dict, at: float | None = None) -> str | None:
@@ -78,7 +70,7 @@ def too_young(config: dict, link: dict, at: float | None = None) -> str | None:
     uploaded = upload_epoch(link)
     if uploaded is None:
         return None
-    age = (now() if at is None else at) - uploaded
+    age = (clock.now() if at is None else at) - uploaded
     if age >= cooldown:
         return None
     return (f"{link['filename']} was uploaded {max(0, int(age))} seconds ago; the mirror policy "
@@ -89,7 +81,7 @@ def filter_record(config: dict, record: dict | None) -> dict | None:
     """The record without files younger than the cooldown, and without versions left with no file."""
     if record is None or not config.get("mirror_cooldown"):
         return record
-    at = now()
+    at = clock.now()
     kept, held = [], []
     for link in record["files"]:
         (held if too_young(config, link, at) else kept).append(link)
@@ -107,7 +99,7 @@ def upload_times(record: dict | None) -> list[float]:
 
 def visible_count(config: dict, times: list[float]) -> int:
     """How many timed files have aged in by now: it changes exactly when a file ages in."""
-    return bisect_right(times, now() - (config.get("mirror_cooldown") or 0))
+    return bisect_right(times, clock.now() - (config.get("mirror_cooldown") or 0))
 
 
 def policy_status(config: dict) -> dict:

@@ -5,6 +5,7 @@ import sys
 from satchel.commands import Command
 from satchel.errors import ConfigError
 from satchel.plugin import hookimpl, hookspec
+from satchel.web.patterns import UI
 
 from satchel_replica import changelog, fileview
 from satchel_replica.node import ROLES, load_state, state_path
@@ -12,7 +13,6 @@ from satchel_replica.proxy import WriteProxy
 from satchel_replica.replication import Replication
 
 __version__ = "0.1.0"
-UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
 
 
 class ReplicaSpecs:

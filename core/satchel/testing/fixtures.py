@@ -10,10 +10,14 @@ import io
 import zipfile
 
 import pytest
+import requests
 from argon2 import PasswordHasher
+from pypi_simple import PYPI_SIMPLE_ENDPOINT
 
+from satchel import clock
 from satchel.app import create_app
 from satchel.model import indexes, projects, users
+from satchel.testing.clock import FakeClock
 from satchel.testing.fake_upstream import fake_upstream  # noqa: F401  (a fixture, exported)
 from satchel.testing.server import ServerProcess, ThreadedServer
 
@@ -75,6 +79,16 @@ def fast_password_hashing(monkeypatch):
 
 
 @pytest.fixture
+def fake_clock():
+    """A ``FakeClock`` installed as satchel's clock for the test: ``fake_clock.advance(seconds)`` lets expiry,
+    back-off and token lifetimes pass without sleeping. In this process only (not in ``live_server``)."""
+    fake = FakeClock()
+    previous = clock.use(fake)
+    yield fake
+    clock.use(previous)
+
+
+@pytest.fixture
 def make_app(tmp_path, fast_password_hashing):
     """``make_app(storage="memory", **options)`` -> initialized App, closed after the test."""
     created = []
@@ -107,6 +121,17 @@ def testapp(app):
     from webtest import TestApp  # imported here: loading the plugin must not need WebTest
 
     return TestApp(app.wsgi)
+
+
+@pytest.fixture(scope="session")
+def real_upstream() -> str:
+    """The real PyPI simple API URL, for tests marked ``live``; skips the test when it cannot be reached in a few
+    seconds, so the default test run works offline."""
+    try:
+        requests.head(PYPI_SIMPLE_ENDPOINT, timeout=3)
+    except requests.RequestException as exc:
+        pytest.skip(f"the real upstream {PYPI_SIMPLE_ENDPOINT} cannot be reached ({type(exc).__name__})")
+    return PYPI_SIMPLE_ENDPOINT
 
 
 @pytest.fixture

@@ -1,23 +1,24 @@
 """Mirror supply-chain policy: mirror_cooldown, mirror_block, mirror_allow (against the fake upstream)."""
 
-import time
-
 import pytest
 
-from satchel_mirror import policy
+from satchel import clock
 
 DAY = 86400
 OLD = "2020-01-01T00:00:00Z"
 
 
 def iso(seconds_ago: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - seconds_ago))
+    return clock.iso(clock.now() - seconds_ago)
 
 
 @pytest.fixture
 def cooled(make_world):
-    """root/mirror with a one-day cooldown; hello-pkg has an old 1.0, a new 2.0 and an untimed 0.9."""
-    world = make_world(mirror_cooldown=DAY)
+    """root/mirror with a one-day cooldown; hello-pkg has an old 1.0, a new 2.0 and an untimed 0.9.
+
+    Stored pages stay fresh for two days, so a test moving the clock by a day sees the policy change alone.
+    """
+    world = make_world(options={"mirror_cache_expiry": 2 * DAY}, mirror_cooldown=DAY)
     world.old = world.wheel("hello-pkg", "1.0", upload_time=OLD)
     world.new = world.wheel("hello-pkg", "2.0", upload_time=iso(60))
     world.untimed = world.wheel("hello-pkg", "0.9")
@@ -48,13 +49,12 @@ def test_cooldown_refuses_download_with_reason(cooled):
     assert cooled.file("hello-pkg", cooled.untimed.filename).body == cooled.untimed.content
 
 
-def test_file_ages_in_and_etag_changes(cooled, monkeypatch):
+def test_file_ages_in_and_etag_changes(cooled, fake_clock):
     first = cooled.page("hello-pkg", json=True)
     pages_fetched = cooled.upstream.count("/simple/?*")
     assert cooled.page("hello-pkg", json=True, headers={"If-None-Match": first.headers["ETag"]},
                        status=304)
-    later = time.time() + DAY
-    monkeypatch.setattr(policy, "now", lambda: later)
+    fake_clock.advance(DAY)
     aged = cooled.page("hello-pkg", json=True, headers={"If-None-Match": first.headers["ETag"]})
     assert aged.headers["ETag"] != first.headers["ETag"]
     assert cooled.new.filename in {f["filename"] for f in aged.json["files"]} and "2.0" in aged.json["versions"]
