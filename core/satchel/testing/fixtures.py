@@ -1,7 +1,7 @@
 """satchel's test kit as a pytest plugin: apps on memory or sqlite storage, WebTest clients, live servers.
 
-pytest loads it through the ``pytest11`` entry point ``satchel`` once ``satchel[testing]`` is installed (disable it
-with ``-p no:satchel``); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
+pytest loads it through the ``pytest11`` entry point ``satchel.testing.fixtures`` once ``satchel[testing]`` is
+installed (``-p no:satchel.testing.fixtures`` disables it); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
 """
 
 import base64
@@ -38,6 +38,15 @@ def make_wheel(name: str, version: str, extra: str = "") -> tuple[str, bytes]:
         for path, data in files.items():
             archive.writestr(path, data)
     return f"{dist}-{version}-py3-none-any.whl", buf.getvalue()
+
+
+def make_zip(files: dict[str, bytes]) -> bytes:
+    """A zip archive of ``{member name: bytes}`` (doc zips, bad archives)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 def _record_hash(data: bytes) -> str:
