@@ -39,7 +39,6 @@ def satchel_add_options(parser):
     add("outside-url", default=None, metavar="URL", help="public URL of the server (behind a proxy)")
     add("absolute-urls", flag=True, default=False, help="absolute links in simple pages")
     add("root-passwd", default="", metavar="PASSWORD", help="password of root on initialization")
-    add("no-root-pypi", flag=True, default=False, help="do not create root/pypi on initialization")
 
 
 @hookimpl

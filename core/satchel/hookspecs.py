@@ -7,6 +7,12 @@ event thread; ``validate_*`` veto inside the write transaction by raising.
 
 from satchel.plugin import hookspec
 
+# Old argument names kept for one release: an implementation asking for them still gets them, with this
+# warning when it is registered (see docs/hooks.md, "Deprecated hook arguments").
+_INDEX_ARG = DeprecationWarning(
+    "the hook argument 'index' is deprecated: take 'index_name' (a \"user/name\" string) or 'stage' instead; "
+    "'index' will be removed in the next release")
+
 # --- plugin host and command line -------------------------------------------------------
 
 
@@ -68,11 +74,11 @@ def satchel_indexconfig_defaults(index_type):
     """
 
 
-@hookspec
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+@hookspec(warn_on_impl_args={"index": _INDEX_ARG})
+def satchel_validate_indexconfig(app, tx, index_name, old, new, identity, index):
     """Veto an index config change by raising BadRequest, Forbidden (or another SatchelError).
 
-    ``index`` is "user/name", ``old`` the stored config (None on creation), ``new`` the config
+    ``index_name`` is "user/name" (``index``, the same string, is deprecated), ``old`` the stored config (None on creation), ``new`` the config
     about to be stored (may be adjusted in place), ``identity`` who asks (None outside a request,
     e.g. on initialization or import). Runs inside the write transaction ``tx``.
     """
@@ -185,13 +191,16 @@ def satchel_user_created(app, username):
 
 
 @hookspec
-def satchel_stage_created(stage):
+def satchel_stage_created(app, stage):
     """An index was created; ``stage`` is its Stage object (primary and replica alike)."""
 
 
-@hookspec
-def satchel_stage_deleted(app, index):
-    """The index ``index`` ("user/name") was deleted."""
+@hookspec(warn_on_impl_args={"index": _INDEX_ARG})
+def satchel_stage_deleted(app, stage, index):
+    """An index was deleted; ``stage`` is its Stage as it was (its data is gone from storage).
+
+    ``index`` (the deleted index's "user/name", i.e. ``stage.name``) is deprecated.
+    """
 
 
 @hookspec

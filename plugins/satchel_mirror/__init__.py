@@ -43,6 +43,8 @@ def satchel_add_options(parser):
     parser.add_option("mirror-admins", default=None, metavar="SPEC",
                       help="users and :groups besides root who may create mirror indexes or change a "
                            "mirror_url (the server fetches whatever URL a mirror names)")
+    parser.add_option("no-root-pypi", flag=True, default=False,
+                      help="do not create the root/pypi mirror on initialization")
 
 
 @hookimpl
@@ -78,7 +80,7 @@ def _mirror_admin(identity, config) -> bool:
 
 
 @hookimpl
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, old, new, identity):
     if new.get("type") != "mirror" or identity is None:
         return
     changes_url = old is None or old.get("mirror_url") != new.get("mirror_url")
@@ -119,9 +121,9 @@ def satchel_status_info(app):
 
 
 @hookimpl
-def satchel_stage_deleted(app, index):
-    runtime(app).states.pop(index, None)
-    files.forget_index(app, index)
+def satchel_stage_deleted(app, stage):
+    runtime(app).states.pop(stage.name, None)
+    files.forget_index(app, stage.name)
 
 
 @hookimpl

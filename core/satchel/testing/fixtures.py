@@ -51,12 +51,12 @@ class Filler:
         with self.app.storage.write() as tx:
             return indexes.create_index(tx, self.app, user, name, config)
 
-    def file(self, index: str, project: str, version: str, filename: str | None = None,
+    def file(self, index_name: str, project: str, version: str, filename: str | None = None,
              content: bytes | None = None, **kwargs):
         if filename is None:
             filename, content = make_wheel(project, version)
         with self.app.storage.write() as tx:
-            stage = indexes.get_stage(tx, self.app, *index.split("/"))
+            stage = indexes.get_stage(tx, self.app, *index_name.split("/"))
             return projects.add_release_file(tx, self.app, stage, project=project, version=version,
                                              filename=filename, content=content or filename.encode(), **kwargs)
 

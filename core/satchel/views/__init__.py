@@ -1,6 +1,6 @@
 """Core's routes (devpi's URL layout); plugins add theirs through ``satchel_add_routes``."""
 
-from satchel.views import api, files, simple
+from satchel.views import api, files, indexes, simple
 from satchel.web import negotiate
 
 U = r"/(?P<user>[^+/]+)"
@@ -29,5 +29,8 @@ def add_core_routes(router) -> None:
                predicate=_installer)
     router.add("project", UI + r"/(?P<project>[^+/]+/?)", api.project_view)
     router.add("index", UI + r"/?", api.index_view)
+    router.add("index_create", UI + r"/?", indexes.create, methods=("PUT",))
+    router.add("index_modify", UI + r"/?", indexes.modify, methods=("PATCH",))
+    router.add("index_delete", UI + r"/?", indexes.delete, methods=("DELETE",))
     router.add("user", U + r"/?", api.user_view)
     router.add("root", r"/", api.root_view)
