@@ -1,3 +1,16 @@
-"""Shared fixtures come from satchel's own pytest plugin."""
+"""Shared fixtures come from satchel's own pytest plugin (the ``pytest11`` entry point ``satchel``)."""
 
-pytest_plugins = ["satchel.testing.fixtures"]
+from importlib.metadata import entry_points
+
+import pytest
+
+# servers the storage plugins' tests start (PostgreSQL ...): fixtures of their own, not part of the kit
+pytest_plugins = ["satchel.testing.servers"]
+if not entry_points(group="pytest11", name="satchel"):
+    # an editable install made before the entry point existed: `pip install -e ".[test]"` again registers it
+    pytest_plugins = ["satchel.testing.fixtures", "satchel.testing.servers"]
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(fast_password_hashing):
+    """This suite opts every test into the kit's cheap argon2 parameters, not only those using make_app."""

@@ -74,7 +74,7 @@ class App:
             self.node_uuid = load_node_uuid(serverdir)
         else:
             self.node_uuid = uuid.uuid4().hex
-        self.storage = self.storage_backend.factory(serverdir, settings)
+        self.storage = self.storage_backend.factory(serverdir, self.storage_backend.settings(config, settings))
         self.index_types = Registry("index type")
         self.hook.satchel_index_types(index_types=self.index_types)
         self.router = Router()
@@ -84,6 +84,8 @@ class App:
         self.hook.satchel_add_middleware(stack=stack)
         self.wsgi = stack.wrap(WSGIApplication(self))
         self.page_cache = PageCache()
+        # first listener: pages are invalidated before anything acknowledges a commit
+        self.page_cache.attach(self.storage)
         cursor = serverdir / ".event-serial" if self.storage_backend.persistent else None
         self.events = EventDispatcher(self, cursor)
         self.storage.add_commit_listener(self.events.notify)
@@ -91,17 +93,23 @@ class App:
         # set by a replication plugin: this node only imports the primary's changes
         self.primary_url: str | None = None
         self._serial_changed = threading.Condition()
+        self._notified_serial = self.storage.last_serial()
         self.storage.add_commit_listener(self._notify_serial)
 
     def _notify_serial(self, serial: int, changes: dict) -> None:
         with self._serial_changed:
+            self._notified_serial = max(self._notified_serial, serial)
             self._serial_changed.notify_all()
 
     def wait_for_serial(self, serial: int, timeout: float) -> bool:
-        """Block until ``serial`` is committed here (e.g. imported from a primary); False on timeout."""
+        """Block until ``serial`` is committed here (e.g. imported from a primary); False on timeout.
+
+        Waits for the commit listeners too, so that no cached page older than ``serial`` is served
+        once this returns.
+        """
         deadline = time.monotonic() + timeout
         with self._serial_changed:
-            while self.storage.last_serial() < serial:
+            while self._notified_serial < serial:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

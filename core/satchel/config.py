@@ -1,11 +1,12 @@
 """Options from the command line, ``SATCHEL_*`` environment variables and a TOML file.
 
-Precedence: command line > environment > config file > default.
+Precedence: command line > environment > config file > default. Each option belongs to the subcommands
+that name it in ``commands``, or to every subcommand that works on a serverdir (server-wide).
 """
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,26 +14,15 @@ from typing import Any
 import platformdirs
 
 from satchel.errors import ConfigError
-
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off", ""}
-
-
-def to_bool(value: Any) -> bool:
-    """Coerce a flag given as a bool or a word (environment, file)."""
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError(f"not a boolean: {value!r}")
+from satchel.model.coerce import to_bool
 
 
 @dataclass
 class Option:
-    """One option; ``name`` is the long name without dashes, e.g. ``outside-url``."""
+    """One option; ``name`` is the long name without dashes, e.g. ``outside-url``.
+
+    ``commands``: the subcommands it belongs to (``("serve", "init")``); None for a server-wide option.
+    """
 
     name: str
     help: str = ""
@@ -41,6 +31,11 @@ class Option:
     flag: bool = False
     metavar: str | None = None
     choices: tuple | None = None
+    commands: tuple[str, ...] | None = None
+
+    @property
+    def server_wide(self) -> bool:
+        return self.commands is None
 
     @property
     def dest(self) -> str:
@@ -52,7 +47,7 @@ class Option:
 
     def coerce(self, value: Any, source: str) -> Any:
         try:
-            value = to_bool(value) if self.flag else self.type(value)
+            value = to_bool(value, ValueError) if self.flag else self.type(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid value {value!r} for {self.name} from {source}: {exc}") from None
         if self.choices is not None and value not in self.choices:
@@ -68,11 +63,18 @@ class OptionParser:
     def __init__(self):
         self.options: dict[str, Option] = {}
 
-    def add_option(self, name: str, **kwargs) -> Option:
+    def add_option(self, name: str, commands=None, **kwargs) -> Option:
+        """Declare ``--name``; ``commands`` names the subcommands it belongs to (None: server-wide)."""
         name = name.lstrip("-")
         if name in self.options:
             raise ConfigError(f"option --{name} declared twice")
-        option = self.options[name] = Option(name, **kwargs)
+        if isinstance(commands, str):
+            commands = (commands,)
+        if commands is not None:
+            commands = tuple(commands)
+            if not commands or not all(isinstance(command, str) and command for command in commands):
+                raise ConfigError(f"option --{name}: commands must name subcommands, or be None (server-wide)")
+        option = self.options[name] = Option(name, commands=commands, **kwargs)
         return option
 
 
@@ -131,8 +133,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def resolve(options: Mapping[str, Option], cli_values: Mapping[str, Any],
-            environ: Mapping[str, str] = os.environ, configfile: str | Path | None = None) -> Config:
-    """Merge the sources; ``cli_values`` holds only options given on the command line (by dest)."""
+            environ: Mapping[str, str] = os.environ, configfile: str | Path | None = None,
+            applicable: Collection[str] | None = None) -> Config:
+    """Merge the sources; ``cli_values`` holds only options given on the command line (by dest).
+
+    ``applicable``: names of the options the running subcommand takes (None: all). The others keep
+    their defaults, so an environment variable or a config-file key meant for another subcommand is
+    ignored, not an error; a key no loaded plugin declares still is.
+    """
     configfile = configfile or cli_values.get("configfile") or environ.get("SATCHEL_CONFIGFILE")
     file_values = read_config_file(Path(configfile)) if configfile else {}
     unknown = sorted(set(file_values) - set(options) - {"configfile"})
@@ -141,6 +149,9 @@ def resolve(options: Mapping[str, Option], cli_values: Mapping[str, Any],
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for option in options.values():
+        if applicable is not None and option.name not in applicable:
+            values[option.dest], sources[option.dest] = option.default, "default"
+            continue
         if option.dest in cli_values:
             value, source = cli_values[option.dest], "command line"
         elif option.env in environ:

@@ -26,9 +26,13 @@ def satchel_add_hookspecs(pluginmanager):
 
 @hookspec
 def satchel_add_options(parser):
-    """Declare options with ``parser.add_option(name, ...)`` (see satchel.config.OptionParser).
+    """Declare options with ``parser.add_option(name, ..., commands=...)`` (satchel.config.OptionParser).
 
-    Every option is also read from ``SATCHEL_<NAME>`` and the TOML config file. Returns nothing.
+    ``commands`` names the subcommands the option belongs to (``("serve",)``, ``("export", "import")``);
+    leave it out (None) for a server-wide option, taken by every subcommand that works on a serverdir.
+    Only those subcommands accept ``--name`` and list it in ``--help``; elsewhere it is an error. The
+    option is also read from ``SATCHEL_<NAME>`` and the TOML config file, where another subcommand
+    ignores it (and sees the default). Returns nothing.
     """
 
 
@@ -42,7 +46,11 @@ def satchel_configure(config):
 
 @hookspec
 def satchel_add_commands(commands):
-    """Register subcommands: ``commands.add(name, Command(...))`` (satchel.commands.Command)."""
+    """Register subcommands: ``commands.add(name, Command(...))`` (satchel.commands.Command).
+
+    ``Command(help, run, arguments=(), server=True, options_of=())``: ``server=False`` for a subcommand
+    that takes no server-wide option; ``options_of`` names subcommands whose own options it takes too.
+    """
 
 
 # --- storage and model ------------------------------------------------------------------

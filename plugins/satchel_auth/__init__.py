@@ -4,6 +4,7 @@ from satchel.commands import Command
 from satchel.errors import ConfigError
 from satchel.model.indexes import Stage
 from satchel.plugin import hookimpl
+from satchel.web.patterns import U
 
 from satchel_auth import users_api
 from satchel_auth.credentials import credentials_from
@@ -14,15 +15,14 @@ from satchel_auth.state import auth_state, parse_principals
 
 __version__ = "0.1.0"
 
-U = r"/(?P<user>[^+/]+)"
 
 
 @hookimpl
 def satchel_add_options(parser):
-    parser.add_option("restrict-modify", default=None, metavar="SPEC",
+    parser.add_option("restrict-modify", default=None, metavar="SPEC", commands=("serve",),
                       help="only these users and :groups (comma separated) may create or modify "
                            "users and indexes; list root explicitly")
-    parser.add_option("secretfile", default=None, metavar="PATH",
+    parser.add_option("secretfile", default=None, metavar="PATH", commands=("serve",),
                       help="secret file (at least 32 bytes, mode 0600) shared by primary and replicas "
                            "(default: <serverdir>/.secret, created on first start)")
 
@@ -71,7 +71,7 @@ def satchel_indexconfig_defaults(index_type):
 
 
 @hookimpl
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, old, new, identity):
     new["acl_read"] = normalize_acl_read(new.get("acl_read"))
     check_new_bases(app, tx, identity, auth_state(app).policy.admins(), old, new)
 

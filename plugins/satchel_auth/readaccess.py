@@ -23,8 +23,8 @@ def normalize_acl_read(value) -> list[str]:
     return [special.get(item.lower(), item) for item in found] or list(DEFAULT_ACL_READ)
 
 
-def may_read_config(identity: Identity, admins: set[str], index: str, config: dict) -> bool:
-    """Whether ``identity`` may read the one index ``index`` with ``config`` (bases not considered).
+def may_read_config(identity: Identity, admins: set[str], index_name: str, config: dict) -> bool:
+    """Whether ``identity`` may read the one index ``index_name`` with ``config`` (bases not considered).
 
     The owner and the admins (root or ``--restrict-modify``) can change ``acl_read`` anyway, so
     they always read.
@@ -33,7 +33,7 @@ def may_read_config(identity: Identity, admins: set[str], index: str, config: di
     if ANONYMOUS in readers:
         return True
     mine = principals(identity)
-    return bool(mine & (readers | admins | {index.split("/", 1)[0]}))
+    return bool(mine & (readers | admins | {index_name.split("/", 1)[0]}))
 
 
 def may_read_stage(tx, identity: Identity, admins: set[str], stage: Stage) -> bool:

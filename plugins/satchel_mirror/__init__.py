@@ -5,10 +5,12 @@ from satchel.errors import Forbidden
 from satchel.model.indexes import IndexType, create_index, require_stage, resolution_order
 from satchel.names import normalize_project
 from satchel.plugin import hookimpl, hookspec
+from satchel.web.patterns import FILE, PROJECT, UI, VERSION
 from satchel.web.responses import redirect
 
 from satchel_mirror import files, removal
-from satchel_mirror.config import MIRROR_DEFAULTS, MIRROR_OPTIONAL, normalize_mirror_config, public_mirror_config
+from satchel_mirror.config import (MIRROR_DEFAULTS, MIRROR_OPTIONAL, default_mirror_url, normalize_mirror_config,
+                                  public_mirror_config)
 from satchel_mirror.prune import prune_command
 from satchel_mirror.runtime import runtime
 from satchel_mirror.status import mirror_status
@@ -16,7 +18,6 @@ from satchel_mirror.stage import MirrorStage
 
 __version__ = "0.1.0"
 
-UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
 
 
 class MirrorSpecs:
@@ -33,17 +34,20 @@ def satchel_add_hookspecs(pluginmanager):
 
 @hookimpl
 def satchel_add_options(parser):
-    parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS",
+    parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS", commands=("serve",),
                       help="re-check upstream project pages after this long (default 1800; per index: "
                            "mirror_cache_expiry)")
+    # fsck --repair refetches damaged files from upstream
     parser.add_option("request-timeout", default=5.0, type=float, metavar="SECONDS",
+                      commands=("serve", "fsck"),
                       help="wait this long for upstream before serving cached data (default 5)")
-    parser.add_option("offline-mode", flag=True, default=False,
+    parser.add_option("offline-mode", flag=True, default=False, commands=("serve", "fsck"),
                       help="never contact upstream; serve only what is cached")
-    parser.add_option("mirror-admins", default=None, metavar="SPEC",
+    parser.add_option("mirror-admins", default=None, metavar="SPEC", commands=("serve",),
                       help="users and :groups besides root who may create mirror indexes or change a "
-                           "mirror_url (the server fetches whatever URL a mirror names)")
-    parser.add_option("no-root-pypi", flag=True, default=False,
+                           "mirror_url (the server fetches whatever URL a mirror names); :AUTHENTICATED: "
+                           "allows any logged-in user, as devpi does")
+    parser.add_option("no-root-pypi", flag=True, default=False, commands=("serve", "init"),
                       help="do not create the root/pypi mirror on initialization")
 
 
@@ -63,19 +67,23 @@ def satchel_index_types(index_types):
 
 @hookimpl
 def satchel_init_serverdir(app, tx):
-    from pypi_simple import PYPI_SIMPLE_ENDPOINT  # imported here: see links.py
-
     if app.config.get("no_root_pypi"):
         return
     create_index(tx, app, "root", "pypi", {
-        "type": "mirror", "volatile": False, "title": "PyPI", "mirror_url": PYPI_SIMPLE_ENDPOINT})
+        "type": "mirror", "volatile": False, "title": "PyPI", "mirror_url": default_mirror_url()})
+
+
+AUTHENTICATED = ":AUTHENTICATED:"  # in --mirror-admins: any logged-in user (devpi's behaviour)
 
 
 def _mirror_admin(identity, config) -> bool:
     if identity.username == "root":
         return True
     allowed = {item.strip() for item in (config.get("mirror_admins") or "").split(",") if item.strip()}
+    allowed = {AUTHENTICATED if item.upper() == AUTHENTICATED else item for item in allowed}
     mine = {identity.username} | {g if g.startswith(":") else f":{g}" for g in identity.groups}
+    if identity.username is not None:
+        mine.add(AUTHENTICATED)
     return bool(allowed & mine)
 
 
@@ -107,10 +115,9 @@ def satchel_add_routes(router):
     router.add("mirror_refresh", UI + r"/\+simple/(?P<project>[^/]+)/refresh", refresh, methods=("POST",))
     # ahead of the private indexes' DELETE routes (when that plugin is loaded), for mirror indexes only
     for name, pattern, view, before in (
-            ("mirror_file_delete", UI + r"/\+f/(?P<relpath>.+)", removal.delete_file, "file_delete"),
-            ("mirror_version_delete", UI + r"/(?P<project>[^+/]+)/(?P<version>[^/]+/?)", removal.delete_version,
-             "version_delete"),
-            ("mirror_project_delete", UI + r"/(?P<project>[^+/]+/?)", removal.delete_project, "project_delete")):
+            ("mirror_file_delete", FILE, removal.delete_file, "file_delete"),
+            ("mirror_version_delete", VERSION, removal.delete_version, "version_delete"),
+            ("mirror_project_delete", PROJECT, removal.delete_project, "project_delete")):
         router.add(name, pattern, view, methods=("DELETE",), predicate=files.is_mirror_request, before=before,
                    own_transaction=True)
 

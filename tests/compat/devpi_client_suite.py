@@ -121,7 +121,8 @@ def run_suite(workdir: Path, suite: Path, venv: Path, shims: Path, target: str, 
     env.pop("PYTHONPATH", None)
     env.update(PATH=f"{shims}{os.pathsep}{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
                VIRTUAL_ENV=str(venv),  # as tox sets it: the suite's `devpi install` tests rely on it
-               PIP_CONSTRAINT=str(constraints), COMPAT_OUTCOMES=str(outcomes_path), PYTHONDONTWRITEBYTECODE="1")
+               PIP_CONSTRAINT=str(constraints), COMPAT_OUTCOMES=str(outcomes_path),
+               PYTHONDONTWRITEBYTECODE="1")
     argv = [venv / "bin" / "python", "-m", "pytest", "testing", "-p", "compat_outcomes", "-p", "no:cacheprovider",
             "-q", "-rfE", "--timeout", "300", "-n", str(workers), *pytest_args]
     log(f"running the devpi-client suite against {target} ({workers} workers), log: {log_path}")

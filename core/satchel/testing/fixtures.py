@@ -1,4 +1,8 @@
-"""Pytest fixtures: apps on memory or sqlite storage, WebTest clients, live server processes."""
+"""satchel's test kit as a pytest plugin: apps on memory or sqlite storage, WebTest clients, live servers.
+
+pytest loads it through the ``pytest11`` entry point ``satchel`` once ``satchel[testing]`` is installed (disable it
+with ``-p no:satchel``); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
+"""
 
 import base64
 import hashlib
@@ -6,11 +10,14 @@ import io
 import zipfile
 
 import pytest
+import requests
 from argon2 import PasswordHasher
-from webtest import TestApp
+from pypi_simple import PYPI_SIMPLE_ENDPOINT
 
+from satchel import clock
 from satchel.app import create_app
 from satchel.model import indexes, projects, users
+from satchel.testing.clock import FakeClock
 from satchel.testing.fake_upstream import fake_upstream  # noqa: F401  (a fixture, exported)
 from satchel.testing.server import ServerProcess, ThreadedServer
 
@@ -61,14 +68,28 @@ class Filler:
                                              filename=filename, content=content or filename.encode(), **kwargs)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def fast_password_hashing(monkeypatch):
-    """Cheap argon2 parameters in-process: tests hash many passwords, none need to be strong."""
+    """Cheap argon2 parameters in this process for the test: tests hash many passwords, none need to be strong.
+
+    Not autouse: ``make_app`` (and so ``app``, ``testapp``, ``filler``) requests it; a suite that hashes passwords
+    otherwise opts in from its conftest. Server processes (``live_server``) keep the real parameters.
+    """
     monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=256, parallelism=1))
 
 
 @pytest.fixture
-def make_app(tmp_path):
+def fake_clock():
+    """A ``FakeClock`` installed as satchel's clock for the test: ``fake_clock.advance(seconds)`` lets expiry,
+    back-off and token lifetimes pass without sleeping. In this process only (not in ``live_server``)."""
+    fake = FakeClock()
+    previous = clock.use(fake)
+    yield fake
+    clock.use(previous)
+
+
+@pytest.fixture
+def make_app(tmp_path, fast_password_hashing):
     """``make_app(storage="memory", **options)`` -> initialized App, closed after the test."""
     created = []
 
@@ -97,7 +118,20 @@ def filler(app):
 @pytest.fixture
 def testapp(app):
     """A WebTest client of ``app``."""
+    from webtest import TestApp  # imported here: loading the plugin must not need WebTest
+
     return TestApp(app.wsgi)
+
+
+@pytest.fixture(scope="session")
+def real_upstream() -> str:
+    """The real PyPI simple API URL, for tests marked ``live``; skips the test when it cannot be reached in a few
+    seconds, so the default test run works offline."""
+    try:
+        requests.head(PYPI_SIMPLE_ENDPOINT, timeout=3)
+    except requests.RequestException as exc:
+        pytest.skip(f"the real upstream {PYPI_SIMPLE_ENDPOINT} cannot be reached ({type(exc).__name__})")
+    return PYPI_SIMPLE_ENDPOINT
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from satchel.views import api, files, indexes, simple
 from satchel.web import negotiate
-
-U = r"/(?P<user>[^+/]+)"
-UI = U + r"/(?P<index>[^+/]+)"
+from satchel.web.patterns import FILE, PROJECT, U, UI, VERSION
 
 
 def _installer(request) -> bool:
@@ -17,17 +15,17 @@ def add_core_routes(router) -> None:
     router.add("api_root", r"/\+api", api.api_config)
     router.add("api_user", U + r"/\+api", api.api_config)
     router.add("api_index", UI + r"/\+api", api.api_config)
-    router.add("file", UI + r"/\+f/(?P<relpath>.+)", files.serve_file, permission="pkg_read")
+    router.add("file", FILE, files.serve_file, permission="pkg_read")
     router.add("simple_list_noslash", UI + r"/\+simple", simple.simple_redirect_or_serve(simple.simple_list))
     router.add("simple_list", UI + r"/\+simple/", simple.simple_list)
     router.add("simple_project_noslash", UI + r"/\+simple/(?P<project>[^/]+)",
                simple.simple_redirect_or_serve(simple.simple_project))
     router.add("simple_project", UI + r"/\+simple/(?P<project>[^/]+/)", simple.simple_project)
-    router.add("version", UI + r"/(?P<project>[^+/]+)/(?P<version>[^/]+/?)", api.version_view)
+    router.add("version", VERSION, api.version_view)
     router.add("installer_simple", UI + r"/?", simple.simple_list, predicate=_installer)
-    router.add("installer_simple_project", UI + r"/(?P<project>[^+/]+/?)", simple.simple_project,
+    router.add("installer_simple_project", PROJECT, simple.simple_project,
                predicate=_installer)
-    router.add("project", UI + r"/(?P<project>[^+/]+/?)", api.project_view)
+    router.add("project", PROJECT, api.project_view)
     router.add("index", UI + r"/?", api.index_view)
     router.add("index_create", UI + r"/?", indexes.create, methods=("PUT",))
     router.add("index_modify", UI + r"/?", indexes.modify, methods=("PATCH",))

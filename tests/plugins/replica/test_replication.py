@@ -234,3 +234,41 @@ def test_mirror_through_a_replica(tmp_path):
             if replica is not None:
                 replica.stop()
             primary.stop()
+
+
+def test_replica_enforces_acl_read_and_mirror_policy(tmp_path):
+    from satchel.testing.fake_upstream import FakeUpstream
+
+    with FakeUpstream() as upstream:
+        upstream.add_file("evil-pkg", *make_wheel("evil-pkg", "1.0"))
+        primary = ServerProcess(tmp_path / "primary", args=["--role", "primary", "--no-root-pypi"]).start()
+        replica = None
+        try:
+            token = requests.post(primary.url + "/+login", json={"user": "root", "password": ""},
+                                  headers=JSON, timeout=10).json()["result"]["password"]
+            auth = {**JSON, "X-Devpi-Auth": base64.b64encode(f"root:{token}".encode()).decode()}
+            put = requests.put(primary.url + "/root/up", json={"type": "mirror", "mirror_url": upstream.url},
+                               headers=auth, timeout=10)
+            assert put.status_code == 200, put.text
+            assert requests.put(primary.url + "/root/secret", json={"acl_read": ["root"]}, headers=auth,
+                                timeout=10).status_code == 200
+            secretfile = primary.serverdir / ".secret"
+            replica = ServerProcess(tmp_path / "replica",
+                                    args=["--primary-url", primary.url, "--secretfile", str(secretfile)]).start()
+            wait_in_sync(replica, primary)
+            patched = requests.patch(primary.url + "/root/up", json={"mirror_block": ["evil-pkg"]}, headers=auth,
+                                     timeout=10)
+            assert patched.json()["result"]["mirror_block"] == ["evil-pkg"], patched.text
+            wait_in_sync(replica, primary)
+            blocked = requests.get(replica.url + "/root/up/+simple/evil-pkg/", headers=PAGE, timeout=30)
+            assert blocked.status_code == 403 and "mirror_block" in blocked.text
+            assert status(replica)["mirrors"]["root/up"]["policy"]["mirror_block"] == ["evil-pkg"]
+            assert upstream.count("/simple/evil-pkg/") == 0
+            anonymous = requests.get(replica.url + "/root/secret/+simple/", headers=PAGE, timeout=30)
+            assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic")
+            assert requests.get(replica.url + "/root/secret/+simple/", headers=PAGE, auth=("root", ""),
+                                timeout=30).status_code == 200
+        finally:
+            if replica is not None:
+                replica.stop()
+            primary.stop()
