@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -29,6 +30,7 @@ from outcomes import compare, load_expected, summary
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CLIENT_VERSION = "7.3.0"
+SUITE_TIMEOUT = 45 * 60  # seconds; about 4-5 minutes on an idle 2-core machine
 DEVPI_SERVER_VERSION = "6.20.3"
 # what the suite needs so that every test can pass on devpi-server (test projects use flit_core<4 and tox,
 # docs tests build with Sphinx, token tests use pypitoken, the hg tests mercurial)
@@ -128,8 +130,14 @@ def run_suite(workdir: Path, suite: Path, venv: Path, shims: Path, target: str, 
     log(f"running the devpi-client suite against {target} ({workers} workers), log: {log_path}")
     started = time.monotonic()
     with open(log_path, "w") as fh:
-        code = subprocess.run([str(a) for a in argv], cwd=suite, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL).returncode
+        process = subprocess.Popen([str(a) for a in argv], cwd=suite, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            code = process.wait(timeout=SUITE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the xdist workers and the servers they started, too
+            process.wait()
+            sys.exit(f"the suite took longer than {SUITE_TIMEOUT}s and was stopped; see {log_path}")
     log(f"pytest exited {code} after {time.monotonic() - started:.0f}s")
     if not outcomes_path.exists():
         sys.exit(f"the suite wrote no outcomes; see {log_path}")
@@ -161,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         log(problem)
     if problems:
+        # pytest's one-line reasons (-rfE) of the failures, so that CI's output says what went wrong
+        for line in log_path.read_text(errors="replace").splitlines():
+            if line.startswith(("FAILED ", "ERROR ")):
+                log(f"  {line[:300]}")
         log(f"{len(problems)} unexpected outcome(s) against {args.expected.name}; pytest log: {log_path}")
         return 1
     log(f"every outcome as expected ({args.expected.name})")
