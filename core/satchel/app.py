@@ -32,6 +32,7 @@ def parse_storage_spec(spec: str) -> tuple[str, dict[str, str]]:
 
 
 def prepare_serverdir(path: Path) -> Path:
+    """Create the serverdir if needed; a clear ConfigError when that is impossible."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -42,6 +43,7 @@ def prepare_serverdir(path: Path) -> Path:
 
 
 def load_node_uuid(serverdir: Path) -> str:
+    """This node's id, kept in ``<serverdir>/.nodeinfo`` (created on first use)."""
     path = serverdir / ".nodeinfo"
     try:
         return json.loads(path.read_text())["uuid"]
@@ -121,6 +123,7 @@ class App:
         return self.hook.satchel_initialize_locally(app=self) is not False
 
     def is_initialized(self) -> bool:
+        """Whether the storage holds any commit (``init`` or an import happened)."""
         return self.storage.last_serial() >= 0
 
     def initialize(self, root_password: str | None = None, root_pwhash: str | None = None) -> None:
@@ -138,6 +141,7 @@ class App:
         self._started = True
 
     def close(self) -> None:
+        """Stop plugins' workers (``satchel_shutdown``) and the event thread, then close the storage."""
         # workers may exist without start() (e.g. a mirror used in tests or commands)
         self.hook.satchel_shutdown(app=self)
         self._started = False

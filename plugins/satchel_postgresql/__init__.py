@@ -19,6 +19,7 @@ def _factory(serverdir, settings):
 
 @hookimpl
 def satchel_add_options(parser):
+    """The connection string and schema of the PostgreSQL database."""
     parser.add_option("postgresql-dsn", default=None, metavar="DSN",
                       help="PostgreSQL connection string for --storage postgresql (libpq format or URL)")
     parser.add_option("postgresql-schema", default=None, metavar="NAME",
@@ -27,6 +28,7 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_storage_backend(backends):
+    """Offer ``postgresql``; without psycopg installed it says what to install when chosen."""
     backends.add("postgresql", StorageBackend(
         "postgresql", _factory, "records and changelog in PostgreSQL; files in the serverdir or --blobs",
         options={"postgresql_dsn": "dsn", "postgresql_schema": "schema"}))

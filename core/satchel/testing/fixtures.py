@@ -40,6 +40,15 @@ def make_wheel(name: str, version: str, extra: str = "") -> tuple[str, bytes]:
     return f"{dist}-{version}-py3-none-any.whl", buf.getvalue()
 
 
+def make_zip(files: dict[str, bytes]) -> bytes:
+    """A zip archive of ``{member name: bytes}`` (doc zips, bad archives)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 def _record_hash(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
