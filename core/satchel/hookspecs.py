@@ -182,7 +182,15 @@ def satchel_status_info(app):
 
 @hookspec
 def satchel_metrics(app):
-    """Return a list of ``(name, "counter" | "gauge", value)`` tuples for ``/+status``."""
+    """Return a list of ``(name, "counter" | "gauge", value)`` tuples for ``/+status`` (and ``/+metrics``)."""
+
+
+@hookspec
+def satchel_add_metrics(metrics):
+    """Declare the metrics a plugin reports: ``metrics.add(Metric(...))`` (satchel.metrics).
+
+    Report them with ``instruments(app).inc/observe/set``; a metrics plugin exposes them.
+    """
 
 
 # --- lifecycle events (post-commit, on the event thread, in serial order) ----------------

@@ -9,6 +9,7 @@ from email.message import Message
 from webob.request import DisconnectionError
 
 from satchel.errors import BadRequest, Conflict, NotFound, SatchelError
+from satchel.metrics import instruments
 from satchel.model import keys
 from satchel.model.attachments import get_doczip, store_doczip
 from satchel.model.indexes import get_stage, list_versions, require_stage
@@ -98,7 +99,9 @@ def upload_view(request):
         if not hasattr(content, "file"):
             raise BadRequest("content file field not found")
         if action == "file_upload":
-            return upload_file(request, stage, form, content)
+            response = upload_file(request, stage, form, content)
+            instruments(request.app).inc("satchel_uploads_total", index_type=stage.index_type.name)
+            return response
         return upload_doczip(request, stage, form, content)
     except Identical:
         return legacy_ok(IDENTICAL)
@@ -138,8 +141,11 @@ def _store_blob(request, content, filename: str):
     handle.seek(0, 2)
     if handle.tell() == 0:
         raise BadRequest(f"file {filename!r} is empty")
+    size = handle.tell()
     handle.seek(0)
-    return request.app.storage.blobs.put(iter(lambda: handle.read(CHUNK_SIZE), b""))
+    blob = request.app.storage.blobs.put(iter(lambda: handle.read(CHUNK_SIZE), b""))
+    instruments(request.app).inc("satchel_blob_bytes_stored_total", size, source="upload")
+    return blob
 
 
 def _history(request, stage, old_entry: dict | None) -> list:

@@ -77,7 +77,7 @@ def test_test_kit_is_a_pytest_plugin_of_the_testing_extra(source_tree):
     """``satchel[testing]`` brings pytest and WebTest; pytest finds the kit through the ``pytest11`` entry point;
     the runtime dependencies need neither."""
     project = tomllib.loads((source_tree.repo / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert project["entry-points"]["pytest11"] == {"satchel": "satchel.testing.fixtures"}
+    assert project["entry-points"]["pytest11"] == {"satchel.testing.fixtures": "satchel.testing.fixtures"}
     testing = {requirement.split(">")[0].split("=")[0].lower() for requirement in
                project["optional-dependencies"]["testing"]}
     assert {"pytest", "webtest"} <= testing

@@ -1,7 +1,7 @@
 """satchel's test kit as a pytest plugin: apps on memory or sqlite storage, WebTest clients, live servers.
 
-pytest loads it through the ``pytest11`` entry point ``satchel`` once ``satchel[testing]`` is installed (disable it
-with ``-p no:satchel``); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
+pytest loads it through the ``pytest11`` entry point ``satchel.testing.fixtures`` once ``satchel[testing]`` is
+installed (``-p no:satchel.testing.fixtures`` disables it); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
 """
 
 import base64
