@@ -32,6 +32,7 @@ def parse_storage_spec(spec: str) -> tuple[str, dict[str, str]]:
 
 
 def prepare_serverdir(path: Path) -> Path:
+    """Create the serverdir if needed; a clear ConfigError when that is impossible."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -42,6 +43,7 @@ def prepare_serverdir(path: Path) -> Path:
 
 
 def load_node_uuid(serverdir: Path) -> str:
+    """This node's id, kept in ``<serverdir>/.nodeinfo`` (created on first use)."""
     path = serverdir / ".nodeinfo"
     try:
         return json.loads(path.read_text())["uuid"]
@@ -74,7 +76,8 @@ class App:
             self.node_uuid = load_node_uuid(serverdir)
         else:
             self.node_uuid = uuid.uuid4().hex
-        self.storage = self.storage_backend.factory(serverdir, settings)
+        self.storage = self.storage_backend.factory(serverdir, self.storage_backend.settings(config, settings))
+        self._choose_blobs(serverdir)
         self.index_types = Registry("index type")
         self.hook.satchel_index_types(index_types=self.index_types)
         self.router = Router()
@@ -95,6 +98,21 @@ class App:
         self._serial_changed = threading.Condition()
         self._notified_serial = self.storage.last_serial()
         self.storage.add_commit_listener(self._notify_serial)
+
+    def _choose_blobs(self, serverdir: Path) -> None:
+        """``--blobs``: the storage's own blob store for plain ``fs``, else the registered one."""
+        name, settings = parse_storage_spec(self.config.get("blobs") or "fs")
+        backends = Registry("blob store")
+        self.hook.satchel_blob_backend(backends=backends)
+        backend = backends.get(name)
+        if name == "fs" and not settings:
+            return  # the storage's default: files in the serverdir, or memory for memory storage
+        try:
+            blobs = backend.factory(serverdir, backend.settings(self.config, settings), self.storage)
+            self.storage.use_blobs(blobs)
+        except BaseException:
+            self.storage.close()
+            raise
 
     def _notify_serial(self, serial: int, changes: dict) -> None:
         with self._serial_changed:
@@ -121,6 +139,7 @@ class App:
         return self.hook.satchel_initialize_locally(app=self) is not False
 
     def is_initialized(self) -> bool:
+        """Whether the storage holds any commit (``init`` or an import happened)."""
         return self.storage.last_serial() >= 0
 
     def initialize(self, root_password: str | None = None, root_pwhash: str | None = None) -> None:
@@ -138,6 +157,7 @@ class App:
         self._started = True
 
     def close(self) -> None:
+        """Stop plugins' workers (``satchel_shutdown``) and the event thread, then close the storage."""
         # workers may exist without start() (e.g. a mirror used in tests or commands)
         self.hook.satchel_shutdown(app=self)
         self._started = False

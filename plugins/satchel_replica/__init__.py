@@ -100,3 +100,14 @@ def promote(config, pluginmanager) -> int:
     print(f"{config.serverdir} is no longer a replica of {state.get('primary_url')}; start it with "
           "satchel serve --role primary", file=sys.stderr)
     return 0
+
+
+@hookimpl
+def satchel_metrics(app):
+    """Replication lag for ``/+status`` and ``/+metrics`` (a replica only)."""
+    status = replication(app).status()
+    if status.get("role") != "REPLICA":
+        return None
+    return [("satchel_replication_lag_serials", "gauge", status["replication-lag-serials"]),
+            ("satchel_replication_lag_seconds", "gauge", status["replication-lag-seconds"]),
+            ("satchel_replication_files_pending", "gauge", status["files-pending"])]

@@ -76,7 +76,7 @@ def test_failing_write_rolls_everything_back(client, explode, status):
 
 
 def test_route_table_snapshot(make_app):
-    app = make_app(disable_plugins=["auth", "mirror", "replica", "private", "ops"])
+    app = make_app(disable_plugins=["auth", "mirror", "replica", "private", "ops", "web"])
     table = app.router.table()
     assert [name for name, _, _ in table][:19] == [
         "status", "api_root", "api_user", "api_index", "file",
@@ -91,6 +91,7 @@ def test_route_table_snapshot(make_app):
 def test_router_before_and_duplicates(make_app):
     app = make_app()
     app.router.add("early", r"/\+early", lambda request: None, before="status")
-    assert app.router.table()[0][0] == "early"
+    names = [name for name, _, _ in app.router.table()]
+    assert names[names.index("early") + 1] == "status"
     with pytest.raises(ValueError, match="already registered"):
         app.router.add("early", r"/x", lambda request: None)

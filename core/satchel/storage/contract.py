@@ -15,7 +15,7 @@ use the declared name and never probe a backend for attributes.
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -211,6 +211,11 @@ class Storage(ABC):
     def close(self) -> None:
         """Release connections and files."""
 
+    def use_blobs(self, blobs: BlobStore) -> None:
+        """Keep files in ``blobs`` instead of the backend's own store (``--blobs``); called once,
+        right after the factory, before any use."""
+        self.blobs = blobs
+
     def lock(self, name: str) -> AbstractContextManager[None]:
         """Capability: an exclusive lock named ``name`` (e.g. one mirror download at a time per
         project). It holds across every user of this storage: for a ``multi_process`` backend
@@ -224,9 +229,36 @@ class Storage(ABC):
 
 @dataclass
 class StorageBackend:
-    """What a backend registers: ``factory(serverdir, settings) -> Storage``."""
+    """What a backend registers: ``factory(serverdir, settings) -> Storage``.
+
+    ``options`` maps option names (their ``dest``, e.g. ``postgresql_dsn``) to setting keys: the
+    app passes an option's value as that setting unless ``--storage NAME:key=...`` gives it.
+    """
 
     name: str
     factory: Callable[..., Storage]
     description: str = ""
     persistent: bool = True
+    options: dict[str, str] = field(default_factory=dict)
+
+    def settings(self, config, given: dict[str, str]) -> dict[str, str]:
+        """The factory's settings: ``given`` (from ``--storage``) over values of ``options``."""
+        from_options = {key: str(config.get(dest)) for dest, key in self.options.items()
+                        if config.get(dest) not in (None, "")}
+        return {**from_options, **given}
+
+
+@dataclass
+class BlobBackend:
+    """What a blob store registers: ``factory(serverdir, settings, storage) -> BlobStore``.
+
+    ``--blobs NAME[:key=value,...]`` picks it; ``storage`` is the app's storage (a store may keep
+    its blobs in the same database). ``options`` as for ``StorageBackend``.
+    """
+
+    name: str
+    factory: Callable[..., BlobStore]
+    description: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+
+    settings = StorageBackend.settings

@@ -3,6 +3,7 @@
 import gzip
 import json
 import logging
+import time
 from contextlib import contextmanager
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ import webob
 from satchel import __version__
 from satchel.errors import AuthenticationRequired, BadRequest, Forbidden, SatchelError, Unauthorized
 from satchel.identity import ANONYMOUS, Identity
+from satchel.metrics import instruments
 from satchel.model.indexes import get_stage
 from satchel.web.pagecache import GZIP_LEVEL, accepts_gzip
 from satchel.web.responses import JSON_TYPE, error_response
@@ -22,6 +24,7 @@ OPEN_PERMISSIONS = frozenset({"read", "pkg_read", "user_login"})
 GZIP_JSON_MIN_BYTES = 8192  # JSON answers from this size on go gzipped to clients accepting it
 # reads below /U/I/ need read access to the index; its +api only tells URLs, which devpi-client needs first
 UNCHECKED_INDEX_ROUTES = frozenset({"api_index"})
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "PUSH", "OPTIONS"})
 
 
 class Request(webob.Request):
@@ -59,6 +62,7 @@ class Request(webob.Request):
 
     @cached_property
     def identity(self) -> Identity:
+        """Who sent the request (``satchel_authenticate``); anonymous without valid credentials. Computed once."""
         if self.credentials is None:
             return ANONYMOUS
         username, secret = self.credentials
@@ -66,6 +70,7 @@ class Request(webob.Request):
         return identity or ANONYMOUS
 
     def permits(self, permission: str, context=None) -> bool:
+        """Whether ``identity`` has ``permission`` on ``context`` (``satchel_permits``; with no opinion, read only)."""
         answer = self.app.hook.satchel_permits(request=self, identity=self.identity, permission=permission,
                                                context=context)
         if answer is None:
@@ -112,6 +117,7 @@ class WSGIApplication:
         self._static_headers: tuple[str, list] = ("", [])
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         request = Request(environ)
         request.app = self.app
         serial = None
@@ -132,6 +138,10 @@ class WSGIApplication:
                 with storage.write() as tx:
                     request.tx = tx
                     response = self._run(request, route)
+                    view_done = time.perf_counter()
+                if tx.changes:
+                    instruments(self.app).observe("satchel_storage_commit_duration_seconds",
+                                                  time.perf_counter() - view_done)
                 serial = tx.serial + 1 if tx.changes else tx.serial
             else:
                 with storage.read() as tx:
@@ -146,7 +156,19 @@ class WSGIApplication:
             response = error_response(request, 500, "internal server error")
         self._add_headers(response, serial)
         _compress_large_json(request, response)
+        self._count(request, response, started)
         return response(environ, start_response)
+
+    def _count(self, request, response, started: float) -> None:
+        """Requests by route name (never the raw path: no user or project names in labels)."""
+        found = instruments(self.app)
+        if found.sink is None:
+            return
+        route = request.route.name if request.route is not None else "unmatched"
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        found.inc("satchel_http_requests_total", route=route, method=method, status=str(response.status_int))
+        found.observe("satchel_http_request_duration_seconds", time.perf_counter() - started, route=route,
+                      method=method)
 
     def _run(self, request, route):
         if route.permission is not None:
@@ -210,14 +232,17 @@ class MiddlewareStack:
         self._entries: list[tuple[int, str, object]] = []
 
     def add(self, name: str, factory, order: int = 100) -> None:
+        """Register ``factory(wsgi_app) -> wsgi_app`` under a unique ``name``; lower ``order`` wraps closer to the app."""
         if any(entry[1] == name for entry in self._entries):
             raise ValueError(f"middleware {name!r} is already registered")
         self._entries.append((order, name, factory))
 
     def names(self) -> list[str]:
+        """The registered names, innermost first."""
         return [name for _, name, _ in sorted(self._entries, key=lambda e: e[0])]
 
     def wrap(self, wsgi_app):
+        """``wsgi_app`` wrapped by every registered factory, innermost (lowest order) first."""
         for _, _, factory in sorted(self._entries, key=lambda e: e[0]):
             wsgi_app = factory(wsgi_app)
         return wsgi_app
