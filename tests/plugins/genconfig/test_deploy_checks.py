@@ -123,8 +123,10 @@ def test_live_nginx_in_front_of_satchel(genconfig_pm, tmp_path, running_nginx, p
         filler = Filler(app)
         filler.index("root", "dev")
         filler.file("root/dev", "hello-pkg", "1.0")
+        for minor in range(15):  # a page big enough for satchel to gzip it
+            filler.file("root/dev", "big-pkg", f"1.{minor}")
         with app.storage.read() as tx:
-            entry = next(value for _, value in tx.items("files/root/dev/"))
+            entry = next(value for key, value in tx.items("files/root/dev/") if "/hello_pkg-" in key)
         wheel = app.storage.blobs.open(entry["sha256"]).read()
     finally:
         app.close()
@@ -147,6 +149,14 @@ def test_live_nginx_in_front_of_satchel(genconfig_pm, tmp_path, running_nginx, p
         json_page = requests.get(page_url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=10)
         assert json_page.headers.get("X-Cache-Status") == "MISS"
         assert json_page.headers["Content-Type"] == "application/vnd.pypi.simple.v1+json"
+        # gzipped and plain pages are separate entries: a client not accepting gzip never gets it
+        big_url = f"{outside}/root/dev/+simple/big-pkg/"
+        zipped = [requests.get(big_url, headers={"Accept-Encoding": "gzip"}, timeout=10) for _ in range(2)]
+        assert [r.headers.get("X-Cache-Status") for r in zipped] == ["MISS", "HIT"]
+        assert zipped[1].headers["Content-Encoding"] == "gzip"
+        plain = requests.get(big_url, headers={"Accept-Encoding": "identity"}, timeout=10)
+        assert plain.headers.get("X-Cache-Status") == "MISS" and "Content-Encoding" not in plain.headers
+        assert plain.text == zipped[1].text  # requests undid the gzip
         # authenticated requests are never answered from the cache
         auth = requests.get(page_url, headers={"X-Devpi-Auth": "x"}, timeout=10)
         assert auth.headers.get("X-Cache-Status") == "BYPASS"
