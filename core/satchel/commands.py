@@ -19,11 +19,20 @@ class Command:
     """A subcommand: ``run(config, pluginmanager) -> exit code``.
 
     ``arguments`` names optional positional arguments; their values appear on the config.
+    ``server``: it works on a serverdir, so it takes the server-wide options (``--serverdir``,
+    ``--storage`` ...). ``options_of``: other subcommands whose own options it takes too
+    (``gen-config`` takes those of ``serve``, to reproduce its command line).
     """
 
     help: str
     run: Callable[[Config, object], int]
     arguments: tuple[str, ...] = ()
+    server: bool = True
+    options_of: tuple[str, ...] = ()
+
+
+SERVE = ("serve",)
+INITIALIZE = ("serve", "init")  # serve initializes an empty serverdir too
 
 
 @hookimpl
@@ -32,21 +41,23 @@ def satchel_add_options(parser):
     add("serverdir", default=None, metavar="DIR",
         help="directory of the server's data (default: the platform's user data dir)")
     add("storage", default="sqlite", metavar="NAME[:k=v,...]", help="storage backend (default: sqlite)")
-    add("host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    add("port", default=3141, type=int, help="port to listen on (default: 3141)")
-    add("threads", default=8, type=int, help="worker threads (default: 8)")
-    add("connection-limit", default=100, type=int, help="open connections at most (default: 100)")
-    add("outside-url", default=None, metavar="URL", help="public URL of the server (behind a proxy)")
-    add("absolute-urls", flag=True, default=False, help="absolute links in simple pages")
-    add("root-passwd", default="", metavar="PASSWORD", help="password of root on initialization")
-    add("no-root-pypi", flag=True, default=False, help="do not create root/pypi on initialization")
+    add("host", default="127.0.0.1", commands=SERVE, help="address to listen on (default: 127.0.0.1)")
+    add("port", default=3141, type=int, commands=SERVE, help="port to listen on (default: 3141)")
+    add("threads", default=8, type=int, commands=SERVE, help="worker threads (default: 8)")
+    add("connection-limit", default=100, type=int, commands=SERVE,
+        help="open connections at most (default: 100)")
+    add("outside-url", default=None, metavar="URL", commands=SERVE,
+        help="public URL of the server (behind a proxy)")
+    add("absolute-urls", flag=True, default=False, commands=SERVE, help="absolute links in simple pages")
+    add("root-passwd", default="", metavar="PASSWORD", commands=INITIALIZE,
+        help="password of root on initialization")
 
 
 @hookimpl
 def satchel_add_commands(commands):
     commands.add("serve", Command("run the server (initializes an empty serverdir first)", serve))
     commands.add("init", Command("initialize a new serverdir", init))
-    commands.add("plugins", Command("list loaded plugins and the hooks they implement", plugins))
+    commands.add("plugins", Command("list loaded plugins and the hooks they implement", plugins, server=False))
 
 
 def serve(config: Config, pluginmanager) -> int:

@@ -1,11 +1,12 @@
 """Options from the command line, ``SATCHEL_*`` environment variables and a TOML file.
 
-Precedence: command line > environment > config file > default.
+Precedence: command line > environment > config file > default. Each option belongs to the subcommands
+that name it in ``commands``, or to every subcommand that works on a serverdir (server-wide).
 """
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,10 @@ def to_bool(value: Any) -> bool:
 
 @dataclass
 class Option:
-    """One option; ``name`` is the long name without dashes, e.g. ``outside-url``."""
+    """One option; ``name`` is the long name without dashes, e.g. ``outside-url``.
+
+    ``commands``: the subcommands it belongs to (``("serve", "init")``); None for a server-wide option.
+    """
 
     name: str
     help: str = ""
@@ -41,6 +45,11 @@ class Option:
     flag: bool = False
     metavar: str | None = None
     choices: tuple | None = None
+    commands: tuple[str, ...] | None = None
+
+    @property
+    def server_wide(self) -> bool:
+        return self.commands is None
 
     @property
     def dest(self) -> str:
@@ -68,11 +77,18 @@ class OptionParser:
     def __init__(self):
         self.options: dict[str, Option] = {}
 
-    def add_option(self, name: str, **kwargs) -> Option:
+    def add_option(self, name: str, commands=None, **kwargs) -> Option:
+        """Declare ``--name``; ``commands`` names the subcommands it belongs to (None: server-wide)."""
         name = name.lstrip("-")
         if name in self.options:
             raise ConfigError(f"option --{name} declared twice")
-        option = self.options[name] = Option(name, **kwargs)
+        if isinstance(commands, str):
+            commands = (commands,)
+        if commands is not None:
+            commands = tuple(commands)
+            if not commands or not all(isinstance(command, str) and command for command in commands):
+                raise ConfigError(f"option --{name}: commands must name subcommands, or be None (server-wide)")
+        option = self.options[name] = Option(name, commands=commands, **kwargs)
         return option
 
 
@@ -131,8 +147,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def resolve(options: Mapping[str, Option], cli_values: Mapping[str, Any],
-            environ: Mapping[str, str] = os.environ, configfile: str | Path | None = None) -> Config:
-    """Merge the sources; ``cli_values`` holds only options given on the command line (by dest)."""
+            environ: Mapping[str, str] = os.environ, configfile: str | Path | None = None,
+            applicable: Collection[str] | None = None) -> Config:
+    """Merge the sources; ``cli_values`` holds only options given on the command line (by dest).
+
+    ``applicable``: names of the options the running subcommand takes (None: all). The others keep
+    their defaults, so an environment variable or a config-file key meant for another subcommand is
+    ignored, not an error; a key no loaded plugin declares still is.
+    """
     configfile = configfile or cli_values.get("configfile") or environ.get("SATCHEL_CONFIGFILE")
     file_values = read_config_file(Path(configfile)) if configfile else {}
     unknown = sorted(set(file_values) - set(options) - {"configfile"})
@@ -141,6 +163,9 @@ def resolve(options: Mapping[str, Option], cli_values: Mapping[str, Any],
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for option in options.values():
+        if applicable is not None and option.name not in applicable:
+            values[option.dest], sources[option.dest] = option.default, "default"
+            continue
         if option.dest in cli_values:
             value, source = cli_values[option.dest], "command line"
         elif option.env in environ:

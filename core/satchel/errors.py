@@ -27,6 +27,12 @@ class Unauthorized(SatchelError):
     status = 401
 
 
+class AuthenticationRequired(Unauthorized):
+    """401 with a Basic challenge, so that installers (pip, uv) retry with credentials or keyring."""
+
+    headers = {"WWW-Authenticate": 'Basic realm="satchel"'}
+
+
 class Forbidden(SatchelError):
     status = 403
 

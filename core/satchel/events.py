@@ -6,7 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-from satchel.model.indexes import get_stage, make_stage
+from satchel.model.indexes import IndexType, Stage, get_stage, make_stage
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,22 @@ class EventDispatcher:
             elif kind == "indexes":
                 username, _, indexname = rest.partition("/")
                 if value is None:
-                    call("satchel_stage_deleted", app=self.app, index=rest)
+                    stage = self._deleted_stage(username, indexname, key, back_serial)
+                    # index: the deprecated old argument, passed for one more release
+                    call("satchel_stage_deleted", app=self.app, stage=stage, index=rest)
                 elif back_serial == -1:
-                    call("satchel_stage_created", stage=make_stage(self.app, username, indexname, value))
+                    call("satchel_stage_created", app=self.app, stage=make_stage(self.app, username, indexname, value))
             elif kind in ("files", "versions"):
                 self._dispatch_project_event(kind, rest, value)
+
+    def _deleted_stage(self, username: str, indexname: str, key: str, back_serial: int) -> Stage:
+        """The Stage of a deleted index as it was: its last config, read back from the changelog."""
+        config = {}
+        for _, changes in self.app.storage.changes_since(back_serial - 1, limit=1):
+            config = (changes.get(key) or [None, None])[1] or {}
+        if config.get("type") not in self.app.index_types:  # its type's plugin is gone: a plain Stage
+            return Stage(self.app, username, indexname, config, IndexType(config.get("type", "")))
+        return make_stage(self.app, username, indexname, config)
 
     def _dispatch_project_event(self, kind: str, rest: str, value) -> None:
         username, indexname, tail = rest.split("/", 2)

@@ -7,6 +7,12 @@ event thread; ``validate_*`` veto inside the write transaction by raising.
 
 from satchel.plugin import hookspec
 
+# Old argument names kept for one release: an implementation asking for them still gets them, with this
+# warning when it is registered (see docs/hooks.md, "Deprecated hook arguments").
+_INDEX_ARG = DeprecationWarning(
+    "the hook argument 'index' is deprecated: take 'index_name' (a \"user/name\" string) or 'stage' instead; "
+    "'index' will be removed in the next release")
+
 # --- plugin host and command line -------------------------------------------------------
 
 
@@ -20,9 +26,13 @@ def satchel_add_hookspecs(pluginmanager):
 
 @hookspec
 def satchel_add_options(parser):
-    """Declare options with ``parser.add_option(name, ...)`` (see satchel.config.OptionParser).
+    """Declare options with ``parser.add_option(name, ..., commands=...)`` (satchel.config.OptionParser).
 
-    Every option is also read from ``SATCHEL_<NAME>`` and the TOML config file. Returns nothing.
+    ``commands`` names the subcommands the option belongs to (``("serve",)``, ``("export", "import")``);
+    leave it out (None) for a server-wide option, taken by every subcommand that works on a serverdir.
+    Only those subcommands accept ``--name`` and list it in ``--help``; elsewhere it is an error. The
+    option is also read from ``SATCHEL_<NAME>`` and the TOML config file, where another subcommand
+    ignores it (and sees the default). Returns nothing.
     """
 
 
@@ -36,7 +46,11 @@ def satchel_configure(config):
 
 @hookspec
 def satchel_add_commands(commands):
-    """Register subcommands: ``commands.add(name, Command(...))`` (satchel.commands.Command)."""
+    """Register subcommands: ``commands.add(name, Command(...))`` (satchel.commands.Command).
+
+    ``Command(help, run, arguments=(), server=True, options_of=())``: ``server=False`` for a subcommand
+    that takes no server-wide option; ``options_of`` names subcommands whose own options it takes too.
+    """
 
 
 # --- storage and model ------------------------------------------------------------------
@@ -68,11 +82,11 @@ def satchel_indexconfig_defaults(index_type):
     """
 
 
-@hookspec
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+@hookspec(warn_on_impl_args={"index": _INDEX_ARG})
+def satchel_validate_indexconfig(app, tx, index_name, old, new, identity, index):
     """Veto an index config change by raising BadRequest, Forbidden (or another SatchelError).
 
-    ``index`` is "user/name", ``old`` the stored config (None on creation), ``new`` the config
+    ``index_name`` is "user/name" (``index``, the same string, is deprecated), ``old`` the stored config (None on creation), ``new`` the config
     about to be stored (may be adjusted in place), ``identity`` who asks (None outside a request,
     e.g. on initialization or import). Runs inside the write transaction ``tx``.
     """
@@ -194,13 +208,16 @@ def satchel_user_created(app, username):
 
 
 @hookspec
-def satchel_stage_created(stage):
+def satchel_stage_created(app, stage):
     """An index was created; ``stage`` is its Stage object (primary and replica alike)."""
 
 
-@hookspec
-def satchel_stage_deleted(app, index):
-    """The index ``index`` ("user/name") was deleted."""
+@hookspec(warn_on_impl_args={"index": _INDEX_ARG})
+def satchel_stage_deleted(app, stage, index):
+    """An index was deleted; ``stage`` is its Stage as it was (its data is gone from storage).
+
+    ``index`` (the deleted index's "user/name", i.e. ``stage.name``) is deprecated.
+    """
 
 
 @hookspec

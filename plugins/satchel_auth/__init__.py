@@ -2,11 +2,14 @@
 
 from satchel.commands import Command
 from satchel.errors import ConfigError
+from satchel.model.indexes import Stage
 from satchel.plugin import hookimpl
 
 from satchel_auth import users_api
 from satchel_auth.credentials import credentials_from
 from satchel_auth.passwd import passwd
+from satchel_auth.readaccess import DEFAULT_ACL_READ, READ_PERMISSIONS, check_new_bases, may_read_stage, \
+    normalize_acl_read
 from satchel_auth.state import auth_state, parse_principals
 
 __version__ = "0.1.0"
@@ -16,10 +19,10 @@ U = r"/(?P<user>[^+/]+)"
 
 @hookimpl
 def satchel_add_options(parser):
-    parser.add_option("restrict-modify", default=None, metavar="SPEC",
+    parser.add_option("restrict-modify", default=None, metavar="SPEC", commands=("serve",),
                       help="only these users and :groups (comma separated) may create or modify "
                            "users and indexes; list root explicitly")
-    parser.add_option("secretfile", default=None, metavar="PATH",
+    parser.add_option("secretfile", default=None, metavar="PATH", commands=("serve",),
                       help="secret file (at least 32 bytes, mode 0600) shared by primary and replicas "
                            "(default: <serverdir>/.secret, created on first start)")
 
@@ -56,7 +59,21 @@ def satchel_authenticate(request, username, secret):
 
 @hookimpl
 def satchel_permits(request, identity, permission, context):
-    return auth_state(request.app).policy.permits(identity, permission, context)
+    policy = auth_state(request.app).policy
+    if permission in READ_PERMISSIONS and isinstance(context, Stage):
+        return may_read_stage(request.tx, identity, policy.admins(), context)
+    return policy.permits(identity, permission, context)
+
+
+@hookimpl
+def satchel_indexconfig_defaults(index_type):
+    return {"acl_read": list(DEFAULT_ACL_READ)}
+
+
+@hookimpl
+def satchel_validate_indexconfig(app, tx, old, new, identity):
+    new["acl_read"] = normalize_acl_read(new.get("acl_read"))
+    check_new_bases(app, tx, identity, auth_state(app).policy.admins(), old, new)
 
 
 @hookimpl

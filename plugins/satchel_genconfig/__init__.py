@@ -12,4 +12,4 @@ __version__ = "0.1.0"
 def satchel_add_commands(commands):
     commands.add("gen-config", Command(
         "write nginx, systemd, supervisor and retention files for this server into DIR "
-        "(default: ./gen-config)", gen_config, arguments=("dir",)))
+        "(default: ./gen-config)", gen_config, arguments=("dir",), options_of=("serve",)))

@@ -34,16 +34,20 @@ def satchel_add_hookspecs(pluginmanager):
 
 @hookimpl
 def satchel_add_options(parser):
-    parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS",
+    parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS", commands=("serve",),
                       help="re-check upstream project pages after this long (default 1800; per index: "
                            "mirror_cache_expiry)")
+    # fsck --repair refetches damaged files from upstream
     parser.add_option("request-timeout", default=5.0, type=float, metavar="SECONDS",
+                      commands=("serve", "fsck"),
                       help="wait this long for upstream before serving cached data (default 5)")
-    parser.add_option("offline-mode", flag=True, default=False,
+    parser.add_option("offline-mode", flag=True, default=False, commands=("serve", "fsck"),
                       help="never contact upstream; serve only what is cached")
-    parser.add_option("mirror-admins", default=None, metavar="SPEC",
+    parser.add_option("mirror-admins", default=None, metavar="SPEC", commands=("serve",),
                       help="users and :groups besides root who may create mirror indexes or change a "
                            "mirror_url (the server fetches whatever URL a mirror names)")
+    parser.add_option("no-root-pypi", flag=True, default=False, commands=("serve", "init"),
+                      help="do not create the root/pypi mirror on initialization")
 
 
 @hookimpl
@@ -79,7 +83,7 @@ def _mirror_admin(identity, config) -> bool:
 
 
 @hookimpl
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, old, new, identity):
     if new.get("type") != "mirror" or identity is None:
         return
     changes_url = old is None or old.get("mirror_url") != new.get("mirror_url")
@@ -121,9 +125,9 @@ def satchel_status_info(app):
 
 
 @hookimpl
-def satchel_stage_deleted(app, index):
-    runtime(app).states.pop(index, None)
-    files.forget_index(app, index)
+def satchel_stage_deleted(app, stage):
+    runtime(app).states.pop(stage.name, None)
+    files.forget_index(app, stage.name)
 
 
 @hookimpl

@@ -101,7 +101,7 @@ class Fetch:
         self.digest = hashlib.sha256()
         self.size = 0
         blobs = self.app.storage.blobs
-        fd, self.tmpname = tempfile.mkstemp(prefix="mirror-", dir=getattr(blobs, "tmpdir", None))
+        fd, self.tmpname = tempfile.mkstemp(prefix="mirror-", dir=blobs.spool_dir)
         self.tmp = os.fdopen(fd, "wb")
         try:
             upstream = download.state.upstream(download.stage)
@@ -179,8 +179,7 @@ class Fetch:
         os.fsync(self.tmp.fileno())
         self.tmp.close()
         blobs = self.app.storage.blobs
-        link_file = getattr(blobs, "link_file", None)
-        if link_file is None or not link_file(self.tmpname, sha256):
+        if not blobs.link_file(self.tmpname, sha256):
             with open(self.tmpname, "rb") as handle:
                 blobs.put(iter(lambda: handle.read(CHUNK), b""))
         metadata_sha256 = None

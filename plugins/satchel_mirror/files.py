@@ -37,9 +37,9 @@ def is_mirror_request(request) -> bool:
     return found
 
 
-def forget_index(app, index: str) -> None:
+def forget_index(app, index_name: str) -> None:
     """The index was deleted (it may come back with another type)."""
-    user, _, name = index.partition("/")
+    user, _, name = index_name.partition("/")
     runtime(app).mirror_names.pop((user, name), None)
 
 

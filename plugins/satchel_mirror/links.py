@@ -29,21 +29,21 @@ def _version_of(package: DistributionPackage) -> str | None:
         return None
 
 
-def file_path(stage_name: str, package: DistributionPackage, url: str) -> str | None:
+def file_path(index_name: str, package: DistributionPackage, url: str) -> str | None:
     """Where the file is served here: by upstream sha256 under ``+f``, else under ``+e``."""
     filename = package.filename
     if not _FILENAME.fullmatch(filename or ""):
         return None  # never let an upstream name build an odd path here
     sha256 = (package.digests or {}).get("sha256")
     if sha256 and re.fullmatch(r"[0-9a-f]{64}", sha256):
-        return f"{stage_name}/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"
+        return f"{index_name}/+f/{sha256[:3]}/{sha256[3:16]}/{filename}"
     directory = url.split("://", 1)[-1].rsplit("/", 1)[0]
-    return f"{stage_name}/+e/{_UNSAFE.sub('_', directory)}/{filename}"
+    return f"{index_name}/+e/{_UNSAFE.sub('_', directory)}/{filename}"
 
 
-def link_record(stage_name: str, package: DistributionPackage) -> dict | None:
+def link_record(index_name: str, package: DistributionPackage) -> dict | None:
     url, _ = split_credentials(package.url.split("#", 1)[0])
-    path = file_path(stage_name, package, url)
+    path = file_path(index_name, package, url)
     if path is None:
         return None
     digests = {k: v for k, v in (package.digests or {}).items() if k == "sha256"}
@@ -73,13 +73,13 @@ def _iso(when) -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if when.microsecond else "%Y-%m-%dT%H:%M:%SZ")
 
 
-def project_record(stage_name: str, project: str, page: ProjectPage) -> dict:
+def project_record(index_name: str, project: str, page: ProjectPage) -> dict:
     files = []
     seen: set[str] = set()
     for package in page.packages:
         if normalize_project(package.project or project) != project and package.project:
             continue  # another project's file listed on this page
-        link = link_record(stage_name, package)
+        link = link_record(index_name, package)
         if link is None or link["filename"] in seen:
             continue
         seen.add(link["filename"])

@@ -126,6 +126,6 @@ def project_names(stage, tx) -> Iterable[str]:
                 meta = fresh.get(keys.index_state(stage.name, "names"))
     if meta is None or not stage.app.storage.blobs.exists(meta["sha256"]):
         # no list (yet): what this mirror has cached locally
-        prefix = keys.stage_projects(stage.name)
+        prefix = keys.index_projects(stage.name)
         return [key[len(prefix):] for key in tx.keys(prefix)]
     return read_names(stage.app.storage.blobs, meta["sha256"])

@@ -38,13 +38,13 @@ def runtime(app) -> MirrorRuntime:
         return found
 
 
-def mirror_state(app, stage_name: str, mirror_url: str = ""):
+def mirror_state(app, index_name: str, mirror_url: str = ""):
     """The state of a mirror; a changed ``mirror_url`` starts afresh (nothing fetched counts as checked)."""
     from_runtime = runtime(app)
     with _lock:
-        state = from_runtime.states.get(stage_name)
+        state = from_runtime.states.get(index_name)
         if state is None or state.mirror_url != mirror_url:
-            state = from_runtime.states[stage_name] = MirrorState(
-                app, stage_name, from_runtime.session, from_runtime.executor)
+            state = from_runtime.states[index_name] = MirrorState(
+                app, index_name, from_runtime.session, from_runtime.executor)
             state.mirror_url = mirror_url
         return state

@@ -28,9 +28,9 @@ BACKOFF_MAX = 60.0
 class MirrorState:
     """Shared by every request for one mirror index of one app."""
 
-    def __init__(self, app, stage_name: str, session: requests.Session, executor: ThreadPoolExecutor):
+    def __init__(self, app, index_name: str, session: requests.Session, executor: ThreadPoolExecutor):
         self.app = app
-        self.stage_name = stage_name
+        self.index_name = index_name
         self.mirror_url = ""
         self.session = session
         self.executor = executor
@@ -98,14 +98,14 @@ class MirrorState:
         """The serial of the newest record: without decoding it when the page is fresh (the hot path)."""
         if not self.is_fresh(stage, project):
             return self.project(stage, tx, project)[1]
-        serial = tx.get_serial(keys.project(self.stage_name, project))
+        serial = tx.get_serial(keys.project(self.index_name, project))
         with self.lock:
             known = self.recent.get(project)
         return known[0] if known is not None and known[0] > serial else serial
 
     def upstream_serial(self, tx, project: str) -> int:
         """The upstream serial of the newest record (``X-PYPI-LAST-SERIAL``), remembered per serial."""
-        serial = tx.get_serial(keys.project(self.stage_name, project))
+        serial = tx.get_serial(keys.project(self.index_name, project))
         with self.lock:
             known = self.recent.get(project)
             cached = self.upstream_serials.get(project)
@@ -113,14 +113,14 @@ class MirrorState:
             return (known[1] or {}).get("serial", -1)
         if cached is not None and cached[0] == serial:
             return cached[1]
-        record = tx.get(keys.project(self.stage_name, project)) or {}
+        record = tx.get(keys.project(self.index_name, project)) or {}
         with self.lock:
             self.upstream_serials[project] = (serial, record.get("serial", -1))
         return record.get("serial", -1)
 
     def newest(self, tx, project: str) -> tuple[dict | None, int]:
         """The newest record known: this snapshot's or one fetched after it began."""
-        record, serial = tx.get_with_serial(keys.project(self.stage_name, project))
+        record, serial = tx.get_with_serial(keys.project(self.index_name, project))
         with self.lock:
             known = self.recent.get(project)
         if known is not None and known[0] > serial:
@@ -189,17 +189,17 @@ class MirrorState:
             self.stats.failure(exc.message)
             if isinstance(exc, (UpstreamDown, UpstreamTimeout)):
                 self.upstream_down()
-            log.warning("mirror %s: %s", self.stage_name, exc.message)
+            log.warning("mirror %s: %s", self.index_name, exc.message)
             raise
         except Exception as exc:  # never leave a waiting request with a bare 500
             message = f"fetching {project} failed: {type(exc).__name__}"
             self.stats.failure(message)
-            log.exception("mirror %s: %s", self.stage_name, message)
+            log.exception("mirror %s: %s", self.index_name, message)
             raise UpstreamError(message) from None
         self.stats.page()
         self.upstream_up()
         with self.app.storage.read() as tx:
-            current, serial = tx.get_with_serial(keys.project(self.stage_name, project))
+            current, serial = tx.get_with_serial(keys.project(self.index_name, project))
         if result.status == 304 and current is not None:
             self.checked[project] = time.monotonic()
             return current, serial
@@ -216,9 +216,9 @@ class MirrorState:
                 and not stage.config.get("mirror_ignore_serial_header")):
             message = f"upstream serial for {project} went backwards ({result.serial} < {current['serial']})"
             self.stats.failure(message)
-            log.warning("mirror %s: %s", self.stage_name, message)
+            log.warning("mirror %s: %s", self.index_name, message)
             raise UpstreamError(message)
-        record = project_record(self.stage_name, project, result.page)
+        record = project_record(self.index_name, project, result.page)
         record["etag"] = result.etag
         record["serial"] = result.serial
         if current == record:
@@ -232,18 +232,18 @@ class MirrorState:
         """A replica never writes: the primary fetches and commits; its serial arrives through replication."""
         primary.refresh_page(self, stage, project)
         with self.app.storage.read() as tx:
-            current, current_serial = tx.get_with_serial(keys.project(self.stage_name, project))
+            current, current_serial = tx.get_with_serial(keys.project(self.index_name, project))
         self._remember(project, current_serial, current)
         self.checked[project] = time.monotonic()
         return current, current_serial
 
     def _write(self, stage, project: str, record: dict | None) -> int:
         """Store (or with None delete) the record, unless the index was deleted or re-pointed meanwhile."""
-        key = keys.project(self.stage_name, project)
+        key = keys.project(self.index_name, project)
         with self.app.storage.write() as tx:
             config = tx.get(keys.index(stage.username, stage.indexname))
             if config is None or config.get("mirror_url") != stage.config.get("mirror_url"):
-                raise UpstreamError(f"index {self.stage_name} was deleted or changed during the fetch")
+                raise UpstreamError(f"index {self.index_name} was deleted or changed during the fetch")
             if record is None:
                 tx.delete(key)
             else:

@@ -21,7 +21,7 @@ def _cached_totals(app) -> dict:
                     size += entry.get("size") or 0
                 totals[stage.name] = {
                     "mirror_url": stage.public_config.get("mirror_url"),
-                    "pages-cached": len(tx.keys(keys.stage_projects(stage.name))),
+                    "pages-cached": len(tx.keys(keys.index_projects(stage.name))),
                     "files-cached": count, "bytes-cached": size}
     return totals
 

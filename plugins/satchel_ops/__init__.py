@@ -18,15 +18,17 @@ __version__ = "0.1.0"
 
 @hookimpl
 def satchel_add_options(parser):
-    parser.add_option("include-mirrored-files", flag=True, default=False,
+    parser.add_option("include-mirrored-files", flag=True, default=False, commands=("export",),
                       help="export: include files cached from mirrors")
-    parser.add_option("hard-links", flag=True, default=False,
+    parser.add_option("hard-links", flag=True, default=False, commands=("export", "import"),
                       help="export/import: hard-link files instead of copying where the filesystem allows")
-    parser.add_option("from-devpi", flag=True, default=False, help="import: DIR is a devpi-export dump")
-    parser.add_option("force-import", flag=True, default=False,
+    parser.add_option("from-devpi", flag=True, default=False, commands=("import",),
+                      help="import: DIR is a devpi-export dump")
+    parser.add_option("force-import", flag=True, default=False, commands=("import",),
                       help="import into a serverdir that already holds data (records of the same name are replaced)")
-    parser.add_option("no-checksum", flag=True, default=False, help="fsck: only check that files exist")
-    parser.add_option("repair", flag=True, default=False,
+    parser.add_option("no-checksum", flag=True, default=False, commands=("fsck",),
+                      help="fsck: only check that files exist")
+    parser.add_option("repair", flag=True, default=False, commands=("fsck",),
                       help="fsck: refetch damaged mirror files, forget unrecoverable ones, delete orphans")
 
 

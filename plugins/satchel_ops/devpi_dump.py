@@ -186,14 +186,14 @@ def _index_projects(dump: DevpiDump, name: str, raw) -> dict[str, dict[str, dict
     return result
 
 
-def _index_file(dump: DevpiDump, index: str, desc, seen: set) -> tuple[DevpiFile, dict]:
+def _index_file(dump: DevpiDump, index_name: str, desc, seen: set) -> tuple[DevpiFile, dict]:
     """The file entry (not yet hashed) and the hashes the dump expects of it."""
     if not isinstance(desc, dict) or desc.get("type") not in FILE_TYPES:
-        fail(dump.path, f"index {index!r}: file entry of unknown type: {str(desc)[:200]}")
+        fail(dump.path, f"index {index_name!r}: file entry of unknown type: {str(desc)[:200]}")
     relpath = desc.get("relpath")
     parts = PurePosixPath(relpath).parts if isinstance(relpath, str) else ()
     if not parts or PurePosixPath(relpath).is_absolute() or ".." in parts or "\\" in relpath:
-        fail(dump.path, f"index {index!r}: unsafe or missing relpath {relpath!r}")
+        fail(dump.path, f"index {index_name!r}: unsafe or missing relpath {relpath!r}")
     if relpath in seen:
         fail(dump.path, f"{relpath} is listed twice")
     seen.add(relpath)
@@ -222,7 +222,7 @@ def _index_file(dump: DevpiDump, index: str, desc, seen: set) -> tuple[DevpiFile
         if expected.get(algorithm) == value:
             expected = {}
     log = desc.get("log")
-    return DevpiFile(index=index, type=desc["type"], project=normalize_project(project), version=version,
+    return DevpiFile(index_name=index_name, type=desc["type"], project=normalize_project(project), version=version,
                      relpath=relpath, path=dump.path / relpath, sha256="", size=0,
                      last_modified=_iso(mapping.get("last_modified")),
                      log=log if isinstance(log, list) else None, for_basename=for_basename), expected
@@ -261,14 +261,14 @@ def validate_devpi_dump(path: Path, progress=None) -> DevpiDump:
     if dump.skipped_mirror_files:
         dump.warnings.append(f"{dump.skipped_mirror_files} cached mirror files are not imported "
                              "(mirrors fetch them again on demand)")
-    releases = {(f.index, f.project, f.version, f.filename) for f, _ in pending if f.type == "releasefile"}
+    releases = {(f.index_name, f.project, f.version, f.filename) for f, _ in pending if f.type == "releasefile"}
     for f, _ in pending:
-        if f.type == "toxresult" and (f.index, f.project, f.version, f.for_basename) not in releases:
+        if f.type == "toxresult" and (f.index_name, f.project, f.version, f.for_basename) not in releases:
             fail(path, f"{f.relpath}: tox result for {f.for_basename}, which is not in the dump")
     digests = progress_map(lambda item: _hash_file(path, item[0].relpath, item[1]), pending,
                            total=len(pending), desc="verifying devpi dump", show=progress)
     # progress first: zip then runs it to its end, so the bar closes and the "done" line is logged
     for (sha256, size), (devpi_file, _) in zip(digests, pending):
         devpi_file.sha256, devpi_file.size = sha256, size
-        dump.indexes[devpi_file.index].files.append(devpi_file)
+        dump.indexes[devpi_file.index_name].files.append(devpi_file)
     return dump

@@ -13,7 +13,7 @@ from satchel.storage.contract import BlobInfo
 
 from satchel_ops.devpi_dump import fail, step, validate_devpi_dump
 from satchel_ops.devpi_records import DevpiDump
-from satchel_ops.parallel import StagingError, stage_files
+from satchel_ops.parallel import SpoolError, spool_files
 
 __all__ = ["import_devpi_dump", "validate_devpi_dump"]
 
@@ -87,23 +87,23 @@ def _apply_files(tx, app, dump: DevpiDump, stages: dict, blobs: dict, counts: di
     order = {"releasefile": 0, "doczip": 1, "toxresult": 2}
     release_paths = {}
     for f in sorted(dump.files, key=lambda f: order[f.type]):
-        stage = stages[f.index]
-        metadata = dump.indexes[f.index].projects.get(f.project, {}).get(f.version, {})
+        stage = stages[f.index_name]
+        metadata = dump.indexes[f.index_name].projects.get(f.project, {}).get(f.version, {})
         display = metadata.get("name") or f.project
-        log = f.log if f.log is not None else [log_entry("upload", "<import>", dst=f.index)]
+        log = f.log if f.log is not None else [log_entry("upload", "<import>", dst=f.index_name)]
         blob = blobs[f.sha256]
         with step(dump.path, f.relpath):
             if f.type == "releasefile":
                 link = projects.add_release_file(
                     tx, app, stage, project=display, version=f.version, filename=f.filename, blob=blob,
                     requires_python=metadata.get("requires_python"), upload_time=f.last_modified, log=log)
-                release_paths[(f.index, f.project, f.version, f.filename)] = link["path"]
+                release_paths[(f.index_name, f.project, f.version, f.filename)] = link["path"]
             elif f.type == "doczip":
                 attachments.store_doczip(tx, stage, display, f.version, blob, log=log,
                                          upload_time=f.last_modified)
             else:
                 # kept under devpi's name (``{release}.toxresult-{stamp}-{n}``) so its URL stays the same
-                release_path = release_paths[(f.index, f.project, f.version, f.for_basename)]
+                release_path = release_paths[(f.index_name, f.project, f.version, f.for_basename)]
                 attachments.store_toxresult(tx, stage, release_path, blob, log=log, upload_time=f.last_modified,
                                             filename=f.filename)
         counts[f.type + "s"] += 1
@@ -116,10 +116,10 @@ def _store_blobs(app, dump: DevpiDump, progress) -> dict[str, BlobInfo]:
     unique = list({f.sha256: f for f in dump.files}.values())
     jobs = [(f.path, f.sha256, f.size) for f in unique if not store.exists(f.sha256)]
     try:
-        staged = stage_files(store, jobs, desc="storing files", show=progress)
-    except StagingError as exc:
+        spooled = spool_files(store, jobs, desc="storing files", show=progress)
+    except SpoolError as exc:
         fail(dump.path, f"{exc.path.relative_to(dump.path)} {exc.problem}: it changed after the dump was validated")
-    for item in staged:
+    for item in spooled:
         store.publish(item, sync=False)
     store.sync()  # one flush for all files, before the records that reference them commit
     return {f.sha256: BlobInfo(f.sha256, f.size) for f in unique}

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 class DevpiFile:
     """One file of the dump, verified: ``sha256`` and ``size`` are what was read from disk."""
 
-    index: str
+    index_name: str
     type: str
     project: str  # normalized
     version: str

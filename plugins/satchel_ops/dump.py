@@ -20,7 +20,7 @@ from satchel.errors import ConfigError
 from satchel.progress import progress
 
 from satchel_ops.blobrefs import blob_refs, mirror_prefixes
-from satchel_ops.parallel import StagingError, file_sha256, progress_map, read_chunks, stage_files
+from satchel_ops.parallel import SpoolError, file_sha256, progress_map, read_chunks, spool_files
 
 FORMAT = "satchel-dump"
 VERSION = 2
@@ -148,17 +148,17 @@ def load(app, dump: Dump, hard_links: bool = False) -> dict:
     version = dump.manifest["version"]
     sources = [(blob_path(dump.root, sha, version), sha, None) for sha in listed if not blobs.exists(sha)]
     try:
-        if hard_links and hasattr(blobs, "link_file"):
+        if hard_links and blobs.can_link:
             _check_all(sources)
-            staged = []
+            spooled = []
             for source, sha256, _ in progress(sources, total=len(sources), desc="linking files", unit="file"):
                 if not blobs.link_file(source, sha256):
-                    staged += stage_files(blobs, [(source, sha256, None)], desc="copying files")
+                    spooled += spool_files(blobs, [(source, sha256, None)], desc="copying files")
         else:
-            staged = stage_files(blobs, sources, desc="checking and copying files")
-    except StagingError as exc:
+            spooled = spool_files(blobs, sources, desc="checking and copying files")
+    except SpoolError as exc:
         raise ConfigError(f"file {exc.path} {exc.problem}: the dump is damaged") from None
-    for item in staged:
+    for item in spooled:
         blobs.publish(item, sync=False)
     blobs.sync()  # one flush for all files, before the records that reference them commit
     with app.storage.write() as tx:
@@ -173,6 +173,6 @@ def _check_all(sources) -> None:
     def check(job):
         path, sha256, _ = job
         if file_sha256(path) != sha256:
-            raise StagingError(path, "does not match its sha256")
+            raise SpoolError(path, "does not match its sha256")
     for _ in progress_map(check, sources, total=len(sources), desc="checking files"):
         pass

@@ -43,7 +43,7 @@ def read_chunks(handle) -> Iterator[bytes]:
     return iter(lambda: handle.read(CHUNK), b"")
 
 
-class StagingError(Exception):
+class SpoolError(Exception):
     """A file could not be read or did not match; nothing was stored."""
 
     def __init__(self, path: Path, problem: str):
@@ -51,35 +51,35 @@ class StagingError(Exception):
         self.path, self.problem = path, problem
 
 
-def stage_files(blobs, jobs: list[tuple[Path, str, int | None]], desc: str, show=None) -> list:
-    """Copy each ``(path, sha256, size or None)`` into ``blobs``' staging area, checking it on the way.
+def spool_files(blobs, jobs: list[tuple[Path, str, int | None]], desc: str, show=None) -> list:
+    """Copy each ``(path, sha256, size or None)`` into ``blobs`` as spooled blobs, checking it on the way.
 
-    Returns the staged blobs (for ``publish``). On the first unreadable or mismatching file every
-    staged copy is discarded and ``StagingError`` raised: the store is as before.
+    Returns the spooled blobs (for ``publish``). On the first unreadable or mismatching file every
+    spooled copy is discarded and ``SpoolError`` raised: the store is as before.
     """
     failed = threading.Event()
 
-    def stage(job):
+    def spool(job):
         path, sha256, size = job
         if failed.is_set():
             return None
         try:
             with open(path, "rb") as handle:
-                staged = blobs.stage(read_chunks(handle))
+                spooled = blobs.spool(read_chunks(handle))
         except OSError as exc:
             failed.set()
-            return StagingError(path, f"cannot read it: {exc.strerror}")
-        if staged.sha256 != sha256 or (size is not None and staged.size != size):
+            return SpoolError(path, f"cannot read it: {exc.strerror}")
+        if spooled.sha256 != sha256 or (size is not None and spooled.size != size):
             failed.set()
-            blobs.discard(staged)
-            return StagingError(path, "does not match its sha256")
-        return staged
+            blobs.discard(spooled)
+            return SpoolError(path, "does not match its sha256")
+        return spooled
 
-    results = list(progress_map(stage, jobs, total=len(jobs), desc=desc, show=show))
-    errors = [result for result in results if isinstance(result, StagingError)]
+    results = list(progress_map(spool, jobs, total=len(jobs), desc=desc, show=show))
+    errors = [result for result in results if isinstance(result, SpoolError)]
     if errors:
         for result in results:
-            if result is not None and not isinstance(result, StagingError):
+            if result is not None and not isinstance(result, SpoolError):
                 blobs.discard(result)
         raise errors[0]
     return results

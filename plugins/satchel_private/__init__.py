@@ -3,12 +3,10 @@
 from satchel.model.indexes import IndexType
 from satchel.plugin import hookimpl
 
-from satchel_private import index_api, options, routes
+from satchel_private import options, routes
 from satchel_private.config import STAGE_DEFAULTS, STAGE_OPTIONAL, normalize_stage_config
 
 __version__ = "0.1.0"
-
-UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
 
 
 @hookimpl
@@ -19,17 +17,14 @@ def satchel_index_types(index_types):
 
 
 @hookimpl
-def satchel_validate_indexconfig(app, tx, index, old, new, identity):
+def satchel_validate_indexconfig(app, tx, index_name, old, new, identity):
     if old is None and new.get("type") == "stage" and not new.get("acl_upload"):
         # devpi's default: only the owner may upload (root is not implied)
-        new["acl_upload"] = [index.split("/", 1)[0]]
+        new["acl_upload"] = [index_name.split("/", 1)[0]]
 
 
 @hookimpl
 def satchel_add_routes(router):
-    router.add("index_create", UI + r"/?", index_api.create, methods=("PUT",))
-    router.add("index_modify", UI + r"/?", index_api.modify, methods=("PATCH",))
-    router.add("index_delete", UI + r"/?", index_api.delete, methods=("DELETE",))
     routes.add_routes(router)
 
 
@@ -40,4 +35,4 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_api_features():
-    return ["server-keyvalue-parsing", "push-no-docs", "push-only-docs", "push-register-project"]
+    return ["push-no-docs", "push-only-docs", "push-register-project"]

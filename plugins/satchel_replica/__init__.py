@@ -34,10 +34,11 @@ def satchel_add_options(parser):
                       help="standalone, primary (serves replication), replica, or auto (replica when a "
                            "primary URL is known)")
     parser.add_option("primary-url", default=None, metavar="URL", help="follow the primary at URL (a replica)")
-    parser.add_option("file-replication-threads", default=5, type=int, help="replica: threads copying files")
-    parser.add_option("replica-file-search-path", default=None, metavar="DIRS",
+    parser.add_option("file-replication-threads", default=5, type=int, commands=("serve",),
+                      help="replica: threads copying files")
+    parser.add_option("replica-file-search-path", default=None, metavar="DIRS", commands=("serve",),
                       help="replica: comma-separated directories to reuse files from (by sha256)")
-    parser.add_option("proxy-timeout", default=30.0, type=float, metavar="SECONDS",
+    parser.add_option("proxy-timeout", default=30.0, type=float, metavar="SECONDS", commands=("serve",),
                       help="replica: wait this long for the primary when relaying a write")
 
 

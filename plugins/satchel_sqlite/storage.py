@@ -10,7 +10,8 @@ from typing import Any
 
 from satchel.errors import ConfigError
 from satchel.storage.blobs import FileBlobStore
-from satchel.storage.contract import Changes, CommitListener
+from satchel.storage.contract import Changes, CommitListener, ReadTx, Storage, WriteTx
+from satchel.storage.locks import FileLocks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, serial INTEGER NOT NULL);
@@ -23,7 +24,7 @@ def _prefix_end(prefix: str) -> str:
     return prefix + "\U0010ffff"
 
 
-class _SqliteRead:
+class _SqliteRead(ReadTx):
     def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
         row = conn.execute("SELECT max(serial) FROM changelog").fetchone()
@@ -65,7 +66,7 @@ class _SqliteRead:
         return [(row[0], json.loads(row[1])) for row in rows]
 
 
-class _SqliteWrite(_SqliteRead):
+class _SqliteWrite(_SqliteRead, WriteTx):
     def __init__(self, conn: sqlite3.Connection):
         super().__init__(conn)
         self._changes: Changes = {}
@@ -102,16 +103,18 @@ class _SqliteWrite(_SqliteRead):
         self._callbacks.append(callback)
 
 
-class SqliteStorage:
+class SqliteStorage(Storage):
     """``<serverdir>/satchel.sqlite`` plus ``<serverdir>/+blobs``."""
 
     name = "sqlite"
+    multi_process = True  # WAL: other processes read snapshots and take turns writing
 
     def __init__(self, serverdir: Path, settings: dict | None = None):
         settings = settings or {}
         serverdir = Path(serverdir)
         self.path = Path(settings.get("path", serverdir / "satchel.sqlite"))
         self.blobs = FileBlobStore(serverdir / "+blobs")
+        self._file_locks = FileLocks(serverdir / "+locks")
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._listeners: list[CommitListener] = []
@@ -238,6 +241,10 @@ class SqliteStorage:
                     conn.execute("ROLLBACK")
                 raise
         self._after_commit(serial, changes)
+
+    def lock(self, name: str):
+        """A lock file per name under ``+locks/``, shared by every process on this serverdir."""
+        return self._file_locks(name)
 
     def add_commit_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)

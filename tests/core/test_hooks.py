@@ -53,7 +53,7 @@ class KitchenSink:
         return {"sink_level": 1} if index_type == "stage" else None
 
     @hookimpl
-    def satchel_validate_indexconfig(self, app, tx, index, old, new, identity):
+    def satchel_validate_indexconfig(self, app, tx, index_name, old, new, identity):
         if new.get("title") == "forbidden":
             raise BadRequest("title 'forbidden' is vetoed")
 
@@ -107,8 +107,8 @@ class KitchenSink:
         return [("sink_total", "counter", 7)]
 
     @hookimpl
-    def satchel_stage_deleted(self, app, index):
-        self.calls.append(("stage_deleted", index))
+    def satchel_stage_deleted(self, app, stage):
+        self.calls.append(("stage_deleted", stage.name, stage.index_type.name))
 
     @hookimpl
     def satchel_on_file_removed(self, stage, relpath):
@@ -210,7 +210,7 @@ def test_stage_deleted_and_file_removed(sink_app):
     assert ("file_removed", "alice/dev", link["path"]) in sink.calls
     with app.storage.write() as tx:
         tx.delete(keys.index("alice", "dev"))
-    assert ("stage_deleted", "alice/dev") in sink.calls
+    assert ("stage_deleted", "alice/dev", "stage") in sink.calls
 
 
 def test_mirror_initialnames_reaches_implementations(sink_app):

@@ -78,9 +78,12 @@ def test_failing_write_rolls_everything_back(client, explode, status):
 
 def test_route_table_snapshot(make_app):
     app = make_app(disable_plugins=["auth", "mirror", "replica", "private", "ops"])
-    assert [name for name, _, _ in app.router.table()][:16] == [
+    table = app.router.table()
+    assert [name for name, _, _ in table][:19] == [
         "status", "api_root", "api_user", "api_index", "file",
         "simple_list_noslash", "simple_list", "simple_project_noslash", "simple_project",
-        "version", "installer_simple", "installer_simple_project", "project", "index", "user", "root",
+        "version", "installer_simple", "installer_simple_project", "project", "index",
+        "index_create", "index_modify", "index_delete", "user", "root",
     ] == list(routes.CORE_ROUTES)
-    assert all(methods == ["GET", "HEAD"] for _, _, methods in app.router.table()[:16])
+    writes = {"index_create": ["PUT"], "index_modify": ["PATCH"], "index_delete": ["DELETE"]}
+    assert all(methods == writes.get(name, ["GET", "HEAD"]) for name, _, methods in table[:19])

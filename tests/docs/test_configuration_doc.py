@@ -1,4 +1,5 @@
-"""docs/configuration.md documents exactly the options satchel's own plugins declare, with the code's values.
+"""docs/configuration.md documents exactly the options satchel's own plugins declare, with the code's values
+(environment variable, config-file key, default and the subcommands that take it).
 
 The option list is the real one: ``create_pluginmanager()`` (core plus the installed ``satchel.plugins``
 entry points) and ``collect_options``. Options of third-party plugins installed in the environment are left
@@ -56,7 +57,8 @@ def rows() -> dict[str, list[str]]:
         name = match.group(1)
         assert name not in found, f"--{name} is documented twice"
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        assert len(cells) == 5, f"row of --{name} needs 5 cells (option, env, key, default, meaning): {line}"
+        assert len(cells) == 6, \
+            f"row of --{name} needs 6 cells (option, env, key, default, subcommands, meaning): {line}"
         found[name] = cells
     return found
 
@@ -75,7 +77,7 @@ def test_environment_variable_and_config_key(options, rows):
     for name, option in options.items():
         if name not in rows:
             continue
-        _, env, key, _, meaning = rows[name]
+        _, env, key, _, _, meaning = rows[name]
         assert env == f"`{option.env}`", f"--{name}: environment variable should be {option.env}"
         assert key == f"`{option.name}`", f"--{name}: config-file key should be {option.name}"
         assert meaning, f"--{name}: say what it means"
@@ -103,6 +105,15 @@ def test_defaults_match_the_code(options, rows):
         else:
             assert cell == expected or cell.startswith(expected + " "), \
                 f"--{name}: default cell {cell!r} should start with {expected!r}"
+
+
+def test_subcommands_match_the_code(options, rows):
+    """The subcommands cell: ``server-wide``, or the option's ``commands`` in declaration order."""
+    for name, option in options.items():
+        if name not in rows:
+            continue
+        expected = "server-wide" if option.server_wide else ", ".join(f"`{c}`" for c in option.commands)
+        assert rows[name][4] == expected, f"--{name}: subcommands cell should be {expected!r}"
 
 
 def test_the_checker_sees_a_missing_row(options, rows):

@@ -2,7 +2,6 @@
 
 import base64
 import hashlib
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from webtest import TestApp
 
 from satchel.testing.server import ServerProcess
 
@@ -191,15 +189,16 @@ def test_disable_plugins_environment_variable(env, tmp_path):
 EXAMPLE = Path(__file__).resolve().parents[2] / "contrib" / "example_plugin"
 
 
-def test_contrib_example_plugin_works(make_app):
-    """The template in contrib/example_plugin declares its entry point and its hook works."""
+def test_contrib_example_plugin_passes_its_tests_with_the_kit():
+    """The template declares its entry point and its own tests pass in a fresh pytest process, whose fixtures come
+    from satchel's pytest plugin (the ``pytest11`` entry point), not from any conftest."""
     pyproject = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())
     assert pyproject["project"]["entry-points"]["satchel.plugins"] == {"example": "satchel_example"}
-    path = EXAMPLE / "satchel_example" / "__init__.py"
-    spec = importlib.util.spec_from_file_location("satchel_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    client = TestApp(make_app(plugins=[module]).wsgi)
-    response = client.get("/+example")
-    assert response.json["type"] == "example"
-    assert response.json["result"]["message"] == "hello from satchel-example"
+    assert pyproject["project"]["optional-dependencies"]["test"] == ["satchel[testing]"]
+    assert not list(EXAMPLE.rglob("conftest.py"))
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "COV_"))}
+    env.update(PYTHONPATH=str(EXAMPLE), PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
+                            cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout

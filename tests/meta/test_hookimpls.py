@@ -1,4 +1,4 @@
-"""Hook implementations in plugins/ and contrib/ name existing hooks and only their arguments.
+"""Hook implementations in plugins/ and contrib/ name existing hooks and only their current arguments.
 
 pluggy checks this when a plugin is registered, but only for plugins that load; this also covers the
 contrib example and plugins that are disabled or fail to import.
@@ -24,12 +24,23 @@ def _functions(path, marker: str):
             yield node
 
 
+def _deprecated_args(node) -> set[str]:
+    """The keys of ``@hookspec(warn_on_impl_args={...})``: arguments kept for one release only."""
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Call):
+            for kw in decorator.keywords:
+                if kw.arg == "warn_on_impl_args" and isinstance(kw.value, ast.Dict):
+                    return {ast.literal_eval(key) for key in kw.value.keys}
+    return set()
+
+
 def _all_specs(source_tree) -> dict[str, list[str]]:
-    """Core's hookspecs plus any a plugin declares for ``satchel_add_hookspecs``."""
+    """Core's hookspecs plus any a plugin declares for ``satchel_add_hookspecs``; current arguments only."""
     specs = {}
     for module in source_tree.modules.values():
         for node in _functions(module.path, "hookspec"):
-            specs[node.name] = [a.arg for a in node.args.args]
+            deprecated = _deprecated_args(node)
+            specs[node.name] = [a.arg for a in node.args.args if a.arg not in deprecated]
     return specs
 
 

@@ -17,6 +17,11 @@ class Spec:
     historic: bool
     docstring: str | None
     line: int
+    deprecated: tuple[str, ...] = ()  # arguments still passed for one release (``warn_on_impl_args``)
+
+    @property
+    def current_args(self) -> list[str]:
+        return [arg for arg in self.args if arg not in self.deprecated]
 
 
 def _decorator_options(function: ast.FunctionDef) -> dict | None:
@@ -26,7 +31,13 @@ def _decorator_options(function: ast.FunctionDef) -> dict | None:
         target = call.func if call else decorator
         name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", None)
         if name == "hookspec":
-            return {kw.arg: ast.literal_eval(kw.value) for kw in (call.keywords if call else [])}
+            options = {}
+            for kw in call.keywords if call else []:
+                if kw.arg == "warn_on_impl_args" and isinstance(kw.value, ast.Dict):
+                    options[kw.arg] = tuple(ast.literal_eval(key) for key in kw.value.keys)
+                elif kw.arg in ("firstresult", "historic"):
+                    options[kw.arg] = ast.literal_eval(kw.value)
+            return options
     return None
 
 
@@ -37,7 +48,8 @@ def read_specs(path) -> list[Spec]:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("satchel_"):
             options = _decorator_options(node) or {}
             specs.append(Spec(node.name, [a.arg for a in node.args.args], bool(options.get("firstresult")),
-                              bool(options.get("historic")), ast.get_docstring(node), node.lineno))
+                              bool(options.get("historic")), ast.get_docstring(node), node.lineno,
+                              options.get("warn_on_impl_args", ())))
     return specs
 
 
@@ -103,15 +115,21 @@ def test_hooks_doc_follows_the_module_order(specs, sections):
 
 
 def test_hooks_doc_signatures_match(specs, sections):
-    """Each section shows the exact signature and says firstresult / historic exactly when the spec is."""
+    """Each section shows the exact signature and says firstresult / historic exactly when the spec is.
+
+    The signature leaves out deprecated arguments; the section names each of them as deprecated.
+    """
     problems = []
     for spec in specs:
         text = sections.get(spec.name)
         if text is None:
             continue
-        signature = f"`{spec.name}({', '.join(spec.args)})`"
+        signature = f"`{spec.name}({', '.join(spec.current_args)})`"
         if signature not in text:
             problems.append(f"{spec.name}: signature {signature} not shown")
+        for arg in spec.deprecated:
+            if f"`{arg}` (deprecated" not in text:
+                problems.append(f"{spec.name}: deprecated argument {arg} not described as '`{arg}` (deprecated'")
         for flag in ("firstresult", "historic"):
             marked = f"**{flag}**" in text
             if marked != getattr(spec, flag):

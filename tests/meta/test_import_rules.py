@@ -75,3 +75,16 @@ def test_core_modules_registered_by_name_are_core(source_tree):
     assert values, "CORE_MODULES not found in satchel/pluginmanager.py"
     unknown = [name for name in values[-1] if name not in source_tree.core]
     assert not unknown, f"CORE_MODULES names modules that are not in core/: {unknown}"
+
+
+def test_runtime_never_imports_the_test_kit(source_tree):
+    """satchel.testing is the pytest plugin of the ``testing`` extra: the server must run without pytest."""
+    violations = [
+        _describe(module, imported)
+        for module in source_tree.modules.values()
+        if not module.name.startswith("satchel.testing")
+        for imported in module.imports
+        if imported.module == "satchel.testing" or imported.module.startswith("satchel.testing.")
+        or (imported.module == "satchel" and "testing" in imported.names)
+    ]
+    assert not violations, "runtime modules import the test kit:\n" + "\n".join(violations)

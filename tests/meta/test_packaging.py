@@ -71,3 +71,16 @@ def test_setup_cfg_maps_every_package_to_its_directory(source_tree, setup_option
         if directory is None or not (source_tree.repo / directory / "__init__.py").is_file():
             problems.append(f"{package} -> {directory}")
     assert not problems, f"setup.cfg packages without a package directory: {problems}"
+
+
+def test_test_kit_is_a_pytest_plugin_of_the_testing_extra(source_tree):
+    """``satchel[testing]`` brings pytest and WebTest; pytest finds the kit through the ``pytest11`` entry point;
+    the runtime dependencies need neither."""
+    project = tomllib.loads((source_tree.repo / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["entry-points"]["pytest11"] == {"satchel": "satchel.testing.fixtures"}
+    testing = {requirement.split(">")[0].split("=")[0].lower() for requirement in
+               project["optional-dependencies"]["testing"]}
+    assert {"pytest", "webtest"} <= testing
+    runtime = " ".join(project["dependencies"]).lower()
+    assert "pytest" not in runtime and "webtest" not in runtime
+    assert "satchel[testing]" in project["optional-dependencies"]["test"]

@@ -1,4 +1,4 @@
-"""Indexes ("stages" in code): index types, creation, lookup and the resolution order."""
+"""Indexes (their model object is ``Stage``): index types, creation, lookup and the resolution order."""
 
 from collections import deque
 from collections.abc import Callable
@@ -57,7 +57,7 @@ class Stage:
 
     def list_projects(self, tx) -> list[str]:
         """Normalized names of the projects this index itself holds."""
-        prefix = keys.stage_projects(self.name)
+        prefix = keys.index_projects(self.name)
         return [key[len(prefix):] for key in tx.keys(prefix)]
 
 
@@ -116,7 +116,7 @@ def _default_type(app) -> str:
     raise BadRequest("no index type given and no default index type is installed")
 
 
-def build_config(tx, app, index: str, config: dict, old: dict | None = None, identity=None) -> dict:
+def build_config(tx, app, index_name: str, config: dict, old: dict | None = None, identity=None) -> dict:
     """Apply defaults, normalize values, check keys and bases; return the config to store.
 
     ``config`` is complete: keys it leaves out get their defaults. ``old`` is the stored config
@@ -145,19 +145,20 @@ def build_config(tx, app, index: str, config: dict, old: dict | None = None, ide
             raise BadRequest(f"invalid base index spec: {base!r}")
         if tx.get(keys.index(user, name)) is None:
             raise BadRequest(f"base index '{base}' does not exist")
-    _check_no_cycle(tx, index, new.get("bases", ()))
-    app.hook.satchel_validate_indexconfig(app=app, tx=tx, index=index, old=old, new=new, identity=identity)
+    _check_no_cycle(tx, index_name, new.get("bases", ()))
+    app.hook.satchel_validate_indexconfig(app=app, tx=tx, index_name=index_name, old=old, new=new,
+                                          identity=identity, index=index_name)  # index: deprecated
     return new
 
 
-def _check_no_cycle(tx, index: str, bases) -> None:
-    """Refuse bases through which ``index`` would inherit from itself."""
+def _check_no_cycle(tx, index_name: str, bases) -> None:
+    """Refuse bases through which ``index_name`` would inherit from itself."""
     seen: set[str] = set()
     queue = deque(bases)
     while queue:
         base = queue.popleft()
-        if base == index:
-            raise BadRequest(f"bases of '{index}' form a cycle: '{index}' would inherit from itself")
+        if base == index_name:
+            raise BadRequest(f"bases of '{index_name}' form a cycle: '{index_name}' would inherit from itself")
         if base in seen:
             continue
         seen.add(base)

@@ -20,35 +20,35 @@ def user_indexes(username: str) -> str:
     return f"indexes/{username}/"
 
 
-def project(stage_name: str, project: str) -> str:
+def project(index_name: str, project: str) -> str:
     """Per project and index: its display name, rewritten on every change of its links.
 
     The versions are the ``version`` keys under ``project_versions``; the record holds no list of them.
     """
-    return f"projects/{stage_name}/{project}"
+    return f"projects/{index_name}/{project}"
 
 
-def link(stage_name: str, project: str, filename: str) -> str:
+def link(index_name: str, project: str, filename: str) -> str:
     """One file link of a private project (its own key, so an upload never rewrites the others)."""
-    return f"links/{stage_name}/{project}/{filename}"
+    return f"links/{index_name}/{project}/{filename}"
 
 
-def project_links(stage_name: str, project: str) -> str:
-    return f"links/{stage_name}/{project}/"
+def project_links(index_name: str, project: str) -> str:
+    return f"links/{index_name}/{project}/"
 
 
-def stage_projects(stage_name: str) -> str:
+def index_projects(index_name: str) -> str:
     """Prefix of all project records of an index."""
-    return f"projects/{stage_name}/"
+    return f"projects/{index_name}/"
 
 
-def version(stage_name: str, project: str, version: str) -> str:
+def version(index_name: str, project: str, version: str) -> str:
     """Version metadata of a release."""
-    return f"versions/{stage_name}/{project}/{version}"
+    return f"versions/{index_name}/{project}/{version}"
 
 
-def project_versions(stage_name: str, project: str) -> str:
-    return f"versions/{stage_name}/{project}/"
+def project_versions(index_name: str, project: str) -> str:
+    return f"versions/{index_name}/{project}/"
 
 
 def file(relpath: str) -> str:
@@ -56,17 +56,17 @@ def file(relpath: str) -> str:
     return f"files/{relpath}"
 
 
-def attachment(stage_name: str, project: str, version: str, filename: str) -> str:
+def attachment(index_name: str, project: str, version: str, filename: str) -> str:
     """A doc zip or tox result of a release: its link (rel, path, hashes, for_path)."""
-    return f"attachments/{stage_name}/{project}/{version}/{filename}"
+    return f"attachments/{index_name}/{project}/{version}/{filename}"
 
 
-def version_attachments(stage_name: str, project: str, version: str) -> str:
-    return f"attachments/{stage_name}/{project}/{version}/"
+def version_attachments(index_name: str, project: str, version: str) -> str:
+    return f"attachments/{index_name}/{project}/{version}/"
 
 
-def project_attachments(stage_name: str, project: str) -> str:
-    return f"attachments/{stage_name}/{project}/"
+def project_attachments(index_name: str, project: str) -> str:
+    return f"attachments/{index_name}/{project}/"
 
 
 def tombstone(relpath: str) -> str:
@@ -77,14 +77,14 @@ def tombstone(relpath: str) -> str:
     return f"tombstones/{relpath}"
 
 
-def index_state(stage_name: str, name: str) -> str:
+def index_state(index_name: str, name: str) -> str:
     """A plugin's own per-index record (e.g. a mirror's upstream project list); deleted with the index."""
-    return f"indexstate/{stage_name}/{name}"
+    return f"indexstate/{index_name}/{name}"
 
 
 # kinds of keys that live below "<kind>/<user>/<index>/": deleting an index deletes them all
 INDEX_SCOPED_KINDS = ("projects", "links", "versions", "files", "attachments", "tombstones", "indexstate")
 
 
-def index_scoped_prefixes(stage_name: str) -> list[str]:
-    return [f"{kind}/{stage_name}/" for kind in INDEX_SCOPED_KINDS]
+def index_scoped_prefixes(index_name: str) -> list[str]:
+    return [f"{kind}/{index_name}/" for kind in INDEX_SCOPED_KINDS]

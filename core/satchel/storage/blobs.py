@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from satchel.storage.contract import BlobInfo, StagedBlob
+from satchel.storage.contract import BlobInfo, BlobStore, SpooledBlob
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -27,38 +27,40 @@ def check_sha256(sha256: str) -> str:
     return sha256
 
 
-class FileBlobStore:
+class FileBlobStore(BlobStore):
     """Blobs under ``root/ab/<sha256>``; temp file, fsync, rename, then fsync the dir.
 
     The 256 ``ab`` directories are made up front: creating one per upload (and fsyncing its
     parent) cost a third of an upload's fsyncs.
     """
 
+    can_link = True
+
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.tmpdir = self.root / "tmp"
-        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        self.spool_dir = self.root / "tmp"
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
         if not (self.root / "ff").is_dir():
             for number in range(256):
                 (self.root / f"{number:02x}").mkdir(exist_ok=True)
             _fsync_dir(self.root)
 
-    def path_for(self, sha256: str) -> Path:
+    def _path_for(self, sha256: str) -> Path:
         check_sha256(sha256)
         return self.root / blob_relpath(sha256)
 
     def put(self, chunks: Iterable[bytes], sync: bool = True) -> BlobInfo:
         """Store the bytes of ``chunks``; with ``sync=False`` the caller calls ``sync()`` before committing."""
-        return self.publish(self.stage(chunks, sync), sync)
+        return self.publish(self.spool(chunks, sync), sync)
 
-    def stage(self, chunks: Iterable[bytes], sync: bool = False) -> StagedBlob:
+    def spool(self, chunks: Iterable[bytes], sync: bool = False) -> SpooledBlob:
         """Write ``chunks`` to a temp file of this store, hashing them on the way.
 
         ``sync`` fsyncs the file now (``put`` does, so that ``publish`` needn't reopen it).
         """
         digest = hashlib.sha256()
         size = 0
-        fd, tmpname = tempfile.mkstemp(dir=self.tmpdir)
+        fd, tmpname = tempfile.mkstemp(dir=self.spool_dir)
         try:
             with os.fdopen(fd, "wb") as tmp:
                 for chunk in chunks:
@@ -73,12 +75,12 @@ class FileBlobStore:
         except BaseException:
             os.unlink(tmpname)
             raise
-        return StagedBlob(digest.hexdigest(), size, (tmpname, sync))
+        return SpooledBlob(digest.hexdigest(), size, (tmpname, sync))
 
-    def publish(self, staged: StagedBlob, sync: bool = True) -> BlobInfo:
-        """Rename the staged file into place (with ``sync``: fsync it and its directory)."""
-        tmpname, synced = staged.token
-        target = self.path_for(staged.sha256)
+    def publish(self, spooled: SpooledBlob, sync: bool = True) -> BlobInfo:
+        """Rename the spooled file into place (with ``sync``: fsync it and its directory)."""
+        tmpname, synced = spooled.token
+        target = self._path_for(spooled.sha256)
         try:
             if target.exists():
                 os.unlink(tmpname)
@@ -91,13 +93,13 @@ class FileBlobStore:
                 if sync:
                     _fsync_dir(target.parent)
         except BaseException:
-            self.discard(staged)
+            self.discard(spooled)
             raise
-        return BlobInfo(staged.sha256, staged.size)
+        return BlobInfo(spooled.sha256, spooled.size)
 
-    def discard(self, staged: StagedBlob) -> None:
+    def discard(self, spooled: SpooledBlob) -> None:
         try:
-            os.unlink(staged.token[0])
+            os.unlink(spooled.token[0])
         except FileNotFoundError:
             pass
 
@@ -105,7 +107,7 @@ class FileBlobStore:
         """Files in ``tmp/`` not written for ``older_than`` seconds (a kill -9 mid-upload or mid-import)."""
         cutoff = time.time() - older_than
         count = size = 0
-        with os.scandir(self.tmpdir) as entries:
+        with os.scandir(self.spool_dir) as entries:
             for entry in entries:
                 try:
                     stat = entry.stat(follow_symlinks=False)
@@ -121,7 +123,7 @@ class FileBlobStore:
 
     def link_file(self, source: Path, sha256: str) -> bool:
         """Hard-link an already verified file into place; False when the filesystem can't."""
-        target = self.path_for(sha256)
+        target = self._path_for(sha256)
         if target.exists():
             return True
         try:
@@ -142,17 +144,17 @@ class FileBlobStore:
         os.sync()
 
     def open(self, sha256: str) -> BinaryIO:
-        return open(self.path_for(sha256), "rb")
+        return open(self._path_for(sha256), "rb")
 
     def path(self, sha256: str) -> Path | None:
-        return self.path_for(sha256)
+        return self._path_for(sha256)
 
     def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).exists()
+        return self._path_for(sha256).exists()
 
     def delete(self, sha256: str) -> None:
         try:
-            self.path_for(sha256).unlink()
+            self._path_for(sha256).unlink()
         except FileNotFoundError:
             pass
 

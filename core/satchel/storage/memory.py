@@ -10,44 +10,30 @@ from typing import Any
 
 from satchel.plugin import hookimpl
 from satchel.storage.blobs import check_sha256
-from satchel.storage.contract import BlobInfo, Changes, CommitListener, StagedBlob, StorageBackend
+from satchel.storage.contract import (
+    BlobInfo, BlobStore, Changes, CommitListener, ReadTx, SpooledBlob, Storage, StorageBackend, WriteTx)
 
 
-class MemoryBlobStore:
+class MemoryBlobStore(BlobStore):
     def __init__(self):
         self._blobs: dict[str, bytes] = {}
 
-    def put(self, chunks: Iterable[bytes], sync: bool = True) -> BlobInfo:
-        return self.publish(self.stage(chunks))
-
-    def stage(self, chunks: Iterable[bytes]) -> StagedBlob:
+    def spool(self, chunks: Iterable[bytes]) -> SpooledBlob:
         data = b"".join(chunks)
-        return StagedBlob(hashlib.sha256(data).hexdigest(), len(data), data)
+        return SpooledBlob(hashlib.sha256(data).hexdigest(), len(data), data)
 
-    def publish(self, staged: StagedBlob, sync: bool = True) -> BlobInfo:
-        self._blobs[staged.sha256] = staged.token
-        return BlobInfo(staged.sha256, staged.size)
+    def publish(self, spooled: SpooledBlob, sync: bool = True) -> BlobInfo:
+        self._blobs[spooled.sha256] = spooled.token
+        return BlobInfo(spooled.sha256, spooled.size)
 
-    def discard(self, staged: StagedBlob) -> None:
-        pass
-
-    def leftovers(self, older_than: float = 3600, remove: bool = False) -> tuple[int, int]:
-        return 0, 0  # nothing outlives the process
-
-    def put_bytes(self, data: bytes) -> BlobInfo:
-        return self.put([data])
-
-    def sync(self) -> None:
-        pass
+    def discard(self, spooled: SpooledBlob) -> None:
+        pass  # spooled bytes live in the token only
 
     def open(self, sha256: str):
         try:
             return io.BytesIO(self._blobs[check_sha256(sha256)])
         except KeyError:
             raise FileNotFoundError(sha256) from None
-
-    def path(self, sha256: str):
-        return None
 
     def exists(self, sha256: str) -> bool:
         return sha256 in self._blobs
@@ -59,7 +45,7 @@ class MemoryBlobStore:
         return iter(sorted(self._blobs))
 
 
-class _MemoryRead:
+class _MemoryRead(ReadTx):
     def __init__(self, storage: "MemoryStorage", serial: int):
         self._storage = storage
         self.serial = serial
@@ -89,7 +75,7 @@ class _MemoryRead:
         return [(k, self.get(k)) for k in self.keys(prefix)]
 
 
-class _MemoryWrite(_MemoryRead):
+class _MemoryWrite(_MemoryRead, WriteTx):
     def __init__(self, storage: "MemoryStorage", serial: int):
         super().__init__(storage, serial)
         self._pending: dict[str, str | None] = {}
@@ -132,7 +118,7 @@ class _MemoryWrite(_MemoryRead):
         self._callbacks.append(callback)
 
 
-class MemoryStorage:
+class MemoryStorage(Storage):
     """Everything in process memory; lost at exit."""
 
     name = "memory"

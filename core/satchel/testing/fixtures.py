@@ -1,4 +1,8 @@
-"""Pytest fixtures: apps on memory or sqlite storage, WebTest clients, live server processes."""
+"""satchel's test kit as a pytest plugin: apps on memory or sqlite storage, WebTest clients, live servers.
+
+pytest loads it through the ``pytest11`` entry point ``satchel`` once ``satchel[testing]`` is installed (disable it
+with ``-p no:satchel``); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
+"""
 
 import base64
 import hashlib
@@ -7,7 +11,6 @@ import zipfile
 
 import pytest
 from argon2 import PasswordHasher
-from webtest import TestApp
 
 from satchel.app import create_app
 from satchel.model import indexes, projects, users
@@ -51,24 +54,28 @@ class Filler:
         with self.app.storage.write() as tx:
             return indexes.create_index(tx, self.app, user, name, config)
 
-    def file(self, index: str, project: str, version: str, filename: str | None = None,
+    def file(self, index_name: str, project: str, version: str, filename: str | None = None,
              content: bytes | None = None, **kwargs):
         if filename is None:
             filename, content = make_wheel(project, version)
         with self.app.storage.write() as tx:
-            stage = indexes.get_stage(tx, self.app, *index.split("/"))
+            stage = indexes.get_stage(tx, self.app, *index_name.split("/"))
             return projects.add_release_file(tx, self.app, stage, project=project, version=version,
                                              filename=filename, content=content or filename.encode(), **kwargs)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def fast_password_hashing(monkeypatch):
-    """Cheap argon2 parameters in-process: tests hash many passwords, none need to be strong."""
+    """Cheap argon2 parameters in this process for the test: tests hash many passwords, none need to be strong.
+
+    Not autouse: ``make_app`` (and so ``app``, ``testapp``, ``filler``) requests it; a suite that hashes passwords
+    otherwise opts in from its conftest. Server processes (``live_server``) keep the real parameters.
+    """
     monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=256, parallelism=1))
 
 
 @pytest.fixture
-def make_app(tmp_path):
+def make_app(tmp_path, fast_password_hashing):
     """``make_app(storage="memory", **options)`` -> initialized App, closed after the test."""
     created = []
 
@@ -97,6 +104,8 @@ def filler(app):
 @pytest.fixture
 def testapp(app):
     """A WebTest client of ``app``."""
+    from webtest import TestApp  # imported here: loading the plugin must not need WebTest
+
     return TestApp(app.wsgi)
 
 

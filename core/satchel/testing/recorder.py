@@ -14,7 +14,7 @@ class EventRecorder:
         self.calls.append(("user_created", username))
 
     @hookimpl
-    def satchel_stage_created(self, stage):
+    def satchel_stage_created(self, app, stage):
         self.calls.append(("stage_created", stage.name, stage.index_type.name))
 
     @hookimpl

@@ -1,6 +1,6 @@
 """Core's routes (devpi's URL layout); plugins add theirs through ``satchel_add_routes``."""
 
-from satchel.views import api, files, simple
+from satchel.views import api, files, indexes, simple
 from satchel.web import negotiate, routes
 
 U = r"/(?P<user>[^+/]+)"
@@ -30,5 +30,8 @@ def add_core_routes(router) -> None:
                predicate=_installer)
     router.add(routes.PROJECT, UI + r"/(?P<project>[^+/]+/?)", api.project_view)
     router.add(routes.INDEX, UI + r"/?", api.index_view)
+    router.add(routes.INDEX_CREATE, UI + r"/?", indexes.create, methods=("PUT",))
+    router.add(routes.INDEX_MODIFY, UI + r"/?", indexes.modify, methods=("PATCH",))
+    router.add(routes.INDEX_DELETE, UI + r"/?", indexes.delete, methods=("DELETE",))
     router.add(routes.USER, U + r"/?", api.user_view)
     router.add(routes.ROOT, r"/", api.root_view)

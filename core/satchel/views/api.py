@@ -9,13 +9,17 @@ from satchel.model.projects import get_version_metadata, merged_links
 from satchel.names import normalize_project
 from satchel.web.responses import json_response
 
+# what core's own views offer: PATCH of an index takes devpi's key=value operations (views/indexes.py)
+CORE_FEATURES = ("server-keyvalue-parsing",)
+
 
 def api_config(request):
     """``/+api``, ``/U/+api``, ``/U/I/+api``: URLs and features for devpi-client."""
     base = request.base_url
     identity = request.identity
     status = ["noauth", "", []] if identity.is_anonymous else ["ok", identity.username, list(identity.groups)]
-    features = sorted({f for group in request.app.hook.satchel_api_features() for f in (group or ())})
+    features = {f for group in request.app.hook.satchel_api_features() for f in (group or ())}
+    features = sorted(features | set(CORE_FEATURES))
     result = {"login": f"{base}/+login", "authstatus": status, "features": features}
     match = request.matchdict
     if "index" in match:
@@ -36,7 +40,8 @@ def _require_json(request):
 def _userconfig(request, username: str) -> dict:
     record = users.get_user(request.tx, username)
     config = users.visible(record)
-    config["indexes"] = {s.indexname: s.public_config for s in list_stages(request.tx, request.app, username)}
+    config["indexes"] = {s.indexname: s.public_config for s in list_stages(request.tx, request.app, username)
+                         if request.permits("pkg_read", s)}  # indexes the requester may not read are hidden
     return config
 
 

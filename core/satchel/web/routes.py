@@ -18,9 +18,12 @@ INSTALLER_SIMPLE = "installer_simple"  # GET /U/I by an installer: the simple li
 INSTALLER_SIMPLE_PROJECT = "installer_simple_project"  # GET /U/I/P by an installer: the simple page
 PROJECT = "project"  # GET /U/I/P (JSON)
 INDEX = "index"  # GET /U/I (JSON)
+INDEX_CREATE = "index_create"  # PUT /U/I
+INDEX_MODIFY = "index_modify"  # PATCH /U/I
+INDEX_DELETE = "index_delete"  # DELETE /U/I
 USER = "user"  # GET /U (JSON)
 ROOT = "root"  # GET /
 
 CORE_ROUTES = (STATUS, API_ROOT, API_USER, API_INDEX, FILE, SIMPLE_LIST_NOSLASH, SIMPLE_LIST,
                SIMPLE_PROJECT_NOSLASH, SIMPLE_PROJECT, VERSION, INSTALLER_SIMPLE, INSTALLER_SIMPLE_PROJECT,
-               PROJECT, INDEX, USER, ROOT)
+               PROJECT, INDEX, INDEX_CREATE, INDEX_MODIFY, INDEX_DELETE, USER, ROOT)

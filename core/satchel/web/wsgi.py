@@ -9,13 +9,16 @@ from urllib.parse import urlsplit
 import webob
 
 from satchel import __version__
-from satchel.errors import BadRequest, Forbidden, SatchelError, Unauthorized
+from satchel.errors import AuthenticationRequired, BadRequest, Forbidden, SatchelError, Unauthorized
 from satchel.identity import ANONYMOUS, Identity
+from satchel.model.indexes import get_stage
 from satchel.web.responses import error_response
 
 log = logging.getLogger(__name__)
 # granted when no plugin has an opinion: reading is open, writing needs an auth plugin
 OPEN_PERMISSIONS = frozenset({"read", "pkg_read", "user_login"})
+# reads below /U/I/ need read access to the index; its +api only tells URLs, which devpi-client needs first
+UNCHECKED_INDEX_ROUTES = frozenset({"api_index"})
 
 
 class Request(webob.Request):
@@ -34,16 +37,14 @@ class Request(webob.Request):
         The request's read snapshot (``request.tx``) is renewed around it where the backend allows:
         an old snapshot held across commits would keep SQLite from ever resetting its WAL.
         """
-        release = getattr(self.tx, "release", None)
-        if release is not None:
-            release()
+        if self.tx is not None:
+            self.tx.release()
         try:
             with self.app.storage.write() as tx:
                 yield tx
         finally:
-            renew = getattr(self.tx, "renew", None)
-            if renew is not None:
-                renew()
+            if self.tx is not None:
+                self.tx.renew()
         if tx.changes:
             self.commit_serial = tx.serial + 1
 
@@ -125,6 +126,7 @@ class WSGIApplication:
                 serial = tx.serial if request.commit_serial is None else request.commit_serial
         except SatchelError as exc:
             response = error_response(request, exc.status, exc.message)
+            response.headers.update(getattr(exc, "headers", {}))
         except Exception:
             log.exception("error while serving %s %s", request.method, request.path_qs)
             response = error_response(request, 500, "internal server error")
@@ -134,7 +136,23 @@ class WSGIApplication:
     def _run(self, request, route):
         if route.permission is not None:
             request.require(route.permission, context=request.matchdict)
+        self._check_index_read(request, route)
         return route.view(request)
+
+    def _check_index_read(self, request, route):
+        """Every read of an existing index (pages, files, JSON, docs, plugin routes) needs ``pkg_read`` on it.
+
+        Checked before the view, so cached pages and their ETags never reach someone who may not read.
+        """
+        match = request.matchdict
+        if request.method not in ("GET", "HEAD") or "index" not in match or route.name in UNCHECKED_INDEX_ROUTES:
+            return
+        stage = get_stage(request.tx, self.app, match["user"], match["index"])
+        if stage is None or request.permits("pkg_read", stage):
+            return
+        if request.identity.is_anonymous:
+            raise AuthenticationRequired(f"authentication required to read {stage.name}")
+        raise Forbidden(f"user '{request.identity.username}' may not read {stage.name} (acl_read)")
 
     def _add_headers(self, response, serial):
         headers = response.headers

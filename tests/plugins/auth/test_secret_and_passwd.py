@@ -24,7 +24,7 @@ def test_secret_created_0600_and_stable(tmp_path):
     (0o644, os.urandom(32), "must not be accessible by group or others"),
     (0o600, b"short", "too short"),
     (0o600, b"a" * 40, "too repetitive"),
-])
+], ids=["group-readable", "too-short", "repetitive"])  # fixed ids: xdist workers must collect the same names
 def test_unsafe_secrets_refused(tmp_path, mode, content, message):
     path = tmp_path / "secret"
     path.write_bytes(content)

@@ -53,6 +53,20 @@ def test_create_conflicts_and_permissions(alice, client):
     alice.put("/alice/other", {}, status=403)
 
 
+def test_create_under_missing_user_is_404_before_permission(alice, client):
+    """As devpi: a user that does not exist (or was deleted) is 404 for anyone, not 403."""
+    reply = alice.put("/nobody/dev", {}, status=404)
+    assert reply.json["message"] == "user 'nobody' does not exist"
+    client.put("/bob", {"password": "pw"}, status=201)
+    client.login("bob", "pw")
+    client.delete("/bob", status=200)
+    client.login("alice", "secret")
+    assert alice.put("/bob/dev", {}, status=404).json["message"] == "user 'bob' does not exist"
+    alice.logoff()
+    alice.put("/nobody/dev", {}, status=404)
+    client.get("/bob/dev", status=404)
+
+
 def test_patch_dict_and_envelope(alice):
     alice.put("/alice/prod", {}, status=200)
     result = alice.patch("/alice/prod", {"bases": ["alice/dev"], "title": "Prod"}, status=200).json["result"]

@@ -15,30 +15,32 @@ JSON_V1 = "application/vnd.pypi.simple.v1+json"
 class MirrorWorld:
     """``app``, a root ``client`` (DevpiClient), ``web`` (its TestApp) and the fake ``upstream``."""
 
-    def __init__(self, app, upstream, index="root/mirror", **config):
-        self.app, self.upstream, self.index = app, upstream, index
+    def __init__(self, app, upstream, index_name="root/mirror", **config):
+        self.app, self.upstream, self.index_name = app, upstream, index_name
         self.client = DevpiClient(app)
         self.web = self.client.web
         self.client.login("root", "")
-        if index:
-            self.client.put(f"/{index}", {"type": "mirror", "mirror_url": upstream.url, **config}, status=200)
+        if index_name:
+            self.client.put(f"/{index_name}", {"type": "mirror", "mirror_url": upstream.url, **config},
+                            status=200)
 
-    def page(self, project, status=200, index=None, json=False, headers=None):
+    def page(self, project, status=200, index_name=None, json=False, headers=None):
         accept = {"Accept": JSON_V1} if json else {}
-        return self.web.get(f"/{index or self.index}/+simple/{project}/", status=status,
+        return self.web.get(f"/{index_name or self.index_name}/+simple/{project}/", status=status,
                             headers={**PIP, **accept, **(headers or {})})
 
-    def links(self, project, index=None) -> dict:
+    def links(self, project, index_name=None) -> dict:
         """``{filename: absolute server path}`` of a project page (JSON)."""
-        base = f"/{index or self.index}/+simple/{project}/"
-        return {f["filename"]: urljoin(base, f["url"]) for f in self.page(project, index=index, json=True).json["files"]}
+        base = f"/{index_name or self.index_name}/+simple/{project}/"
+        page = self.page(project, index_name=index_name, json=True)
+        return {f["filename"]: urljoin(base, f["url"]) for f in page.json["files"]}
 
-    def file(self, project, filename, status=200, headers=None, index=None):
-        return self.web.get(self.links(project, index)[filename], status=status, headers=headers or {})
+    def file(self, project, filename, status=200, headers=None, index_name=None):
+        return self.web.get(self.links(project, index_name)[filename], status=status, headers=headers or {})
 
-    def stage(self, index=None):
+    def stage(self, index_name=None):
         with self.app.storage.read() as tx:
-            return get_stage(tx, self.app, *(index or self.index).split("/"))
+            return get_stage(tx, self.app, *(index_name or self.index_name).split("/"))
 
     def status(self) -> dict:
         return self.web.get("/+status", headers={"Accept": "application/json"}).json["result"]["mirrors"]
@@ -50,13 +52,13 @@ class MirrorWorld:
 
 @pytest.fixture
 def make_world(make_app, fake_upstream):
-    """``make_world(upstream=None, index="root/mirror", options={}, **index config)`` -> MirrorWorld."""
+    """``make_world(upstream=None, index_name="root/mirror", options={}, **index config)`` -> MirrorWorld."""
 
-    def factory(upstream=None, index="root/mirror", options=None, **config):
+    def factory(upstream=None, index_name="root/mirror", options=None, **config):
         opts = {"storage": "sqlite", "no_root_pypi": True, "request_timeout": 0.5,
                 "mirror_cache_expiry": 60, **(options or {})}
         app = make_app(**opts)
-        return MirrorWorld(app, upstream or fake_upstream, index, **config)
+        return MirrorWorld(app, upstream or fake_upstream, index_name, **config)
 
     return factory
 

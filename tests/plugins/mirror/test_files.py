@@ -160,8 +160,8 @@ def test_offline_mode_never_contacts_upstream(make_world, make_app, tmp_path):
     world.upstream.clear_requests()
     app = make_app(storage="sqlite", serverdir=str(tmp_path / "srv"), offline_mode=True, mirror_cache_expiry=0)
     from .conftest import MirrorWorld
-    offline = MirrorWorld(app, world.upstream, index=None)
-    offline.index = "root/mirror"
+    offline = MirrorWorld(app, world.upstream, index_name=None)
+    offline.index_name = "root/mirror"
     links = offline.links("hello-pkg")
     assert set(links) == {wheel.filename}  # only cached files
     assert offline.web.get(links[wheel.filename]).body == wheel.content

@@ -142,7 +142,7 @@ def test_etag_survives_a_restart(make_app, make_world, tmp_path):
     world.app.close()
     app = make_app(storage="sqlite", serverdir=str(tmp_path / "keep"), request_timeout=0.5)
     from .conftest import MirrorWorld
-    again = MirrorWorld(app, world.upstream, index=None)
-    again.index = "root/mirror"
+    again = MirrorWorld(app, world.upstream, index_name=None)
+    again.index_name = "root/mirror"
     again.page("hello-pkg")
     assert world.upstream.requests[-1].headers.get("If-None-Match")

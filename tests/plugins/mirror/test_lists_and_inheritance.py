@@ -68,11 +68,11 @@ def test_private_and_mirrored_files_in_one_page(inheriting):
     world = inheriting
     mirrored = world.wheel(project="other-pkg")
     world.filler.file("alice/dev", "own-pkg", "1.0")
-    links = world.links("other-pkg", index="alice/dev")
+    links = world.links("other-pkg", index_name="alice/dev")
     assert set(links) == {mirrored.filename}
     assert links[mirrored.filename].startswith("/root/mirror/+f/")
     assert world.web.get(links[mirrored.filename]).body == mirrored.content
-    page = world.page("other-pkg", index="alice/dev").text
+    page = world.page("other-pkg", index_name="alice/dev").text
     assert "root/mirror <a" in page
 
 
@@ -80,7 +80,7 @@ def test_private_project_shadows_the_mirror(inheriting):
     world = inheriting
     world.wheel(project="own-pkg", version="9.9")
     world.filler.file("alice/dev", "own-pkg", "1.0")
-    assert set(world.links("own-pkg", index="alice/dev")) == {"own_pkg-1.0-py3-none-any.whl"}
+    assert set(world.links("own-pkg", index_name="alice/dev")) == {"own_pkg-1.0-py3-none-any.whl"}
 
 
 def test_whitelist_lets_mirror_releases_in(inheriting):
@@ -88,14 +88,14 @@ def test_whitelist_lets_mirror_releases_in(inheriting):
     world.wheel(project="own-pkg", version="9.9")
     world.filler.file("alice/dev", "own-pkg", "1.0")
     world.client.patch("/alice/dev", ["mirror_whitelist+=own-pkg"], status=200)
-    assert set(world.links("own-pkg", index="alice/dev")) == {"own_pkg-1.0-py3-none-any.whl",
+    assert set(world.links("own-pkg", index_name="alice/dev")) == {"own_pkg-1.0-py3-none-any.whl",
                                                               "own_pkg-9.9-py3-none-any.whl"}
 
 
 def test_shadowed_private_project_name_never_goes_upstream(inheriting):
     world = inheriting
     world.filler.file("alice/dev", "secret-pkg", "1.0")
-    world.links("secret-pkg", index="alice/dev")
+    world.links("secret-pkg", index_name="alice/dev")
     assert world.upstream.count("/simple/secret-pkg/") == 0
 
 

@@ -128,11 +128,11 @@ class Devpi:
         reply = requests.put(self.url + path, json=body, headers=self.headers(), timeout=30)
         assert reply.status_code in (200, 201), reply.text
 
-    def upload(self, index: str, name: str, version: str, filename: str, content: bytes,
+    def upload(self, index_name: str, name: str, version: str, filename: str, content: bytes,
                action: str = "file_upload") -> None:
         form = {":action": action, "name": name, "version": version, "summary": f"{name} summary",
                 "requires_python": ">=3.8"}
-        reply = requests.post(f"{self.url}/{index}/", data=form, files={"content": (filename, content)},
+        reply = requests.post(f"{self.url}/{index_name}/", data=form, files={"content": (filename, content)},
                               headers=self.headers(json_body=False), timeout=30)
         assert reply.status_code == 200, reply.text
 

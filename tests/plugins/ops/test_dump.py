@@ -128,7 +128,7 @@ def test_file_with_wrong_bytes_is_refused_and_nothing_is_stored(exported, tmp_pa
         with pytest.raises(ConfigError, match="does not match its sha256"):
             dump.load(target, parsed, hard_links=hard_links)
         assert _stored(target) == before
-        assert not list((tmp_path / "target" / "+blobs" / "tmp").iterdir())  # staged copies dropped
+        assert not list((tmp_path / "target" / "+blobs" / "tmp").iterdir())  # spooled copies dropped
     finally:
         target.close()
 

@@ -27,7 +27,7 @@ class World:
     def serial(self) -> int:
         return self.app.storage.last_serial()
 
-    def upload(self, index: str, filename: str, content: bytes, name: str | None = None,
+    def upload(self, index_name: str, filename: str, content: bytes, name: str | None = None,
                version: str | None = None, user: str | None = "alice", action: str = "file_upload",
                status="*", **fields):
         """POST a legacy upload the way twine does."""
@@ -38,18 +38,18 @@ class World:
         params += [(key, value) for key, values in fields.items()
                    for value in (values if isinstance(values, list) else [values])]
         headers = basic(user) if user else {}
-        return self.testapp.post(f"/{index}/", params=params, upload_files=[("content", filename, content)],
+        return self.testapp.post(f"/{index_name}/", params=params, upload_files=[("content", filename, content)],
                                  headers=headers, status=status)
 
-    def wheel(self, index: str, name: str = "hello-pkg", version: str = "1.0", **kwargs):
+    def wheel(self, index_name: str, name: str = "hello-pkg", version: str = "1.0", **kwargs):
         filename, content = make_wheel(name, version)
-        return self.upload(index, filename, content, name=name, version=version, **kwargs)
+        return self.upload(index_name, filename, content, name=name, version=version, **kwargs)
 
     def json(self, path: str, status=200):
         return self.testapp.get(path, headers={"Accept": "application/json"}, status=status)
 
-    def simple(self, index: str, project: str) -> str:
-        return self.testapp.get(f"/{index}/+simple/{project}/", status="*").text
+    def simple(self, index_name: str, project: str) -> str:
+        return self.testapp.get(f"/{index_name}/+simple/{project}/", status="*").text
 
 
 @pytest.fixture(params=["memory", "sqlite"])

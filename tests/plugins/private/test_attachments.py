@@ -18,8 +18,8 @@ def make_zip(files: dict[str, bytes]) -> bytes:
 DOCS = make_zip({"index.html": b"<h1>docs</h1>", "api/index.html": b"api", "style.css": b"body{}"})
 
 
-def upload_docs(world, content=DOCS, version="1.0", index="alice/dev", **kwargs):
-    return world.upload(index, "hello-pkg-1.0.zip", content, name="hello-pkg", version=version,
+def upload_docs(world, content=DOCS, version="1.0", index_name="alice/dev", **kwargs):
+    return world.upload(index_name, "hello-pkg-1.0.zip", content, name="hello-pkg", version=version,
                         action="doc_upload", **kwargs)
 
 
@@ -74,10 +74,10 @@ def test_bad_doczips_are_refused(world, content, message):
 
 
 def test_doczip_on_non_volatile_index(world):
-    assert upload_docs(world, index="alice/prod").status_code == 200
-    assert upload_docs(world, index="alice/prod").status == "200 Upload of identical file to non volatile index."
+    assert upload_docs(world, index_name="alice/prod").status_code == 200
+    assert upload_docs(world, index_name="alice/prod").status == "200 Upload of identical file to non volatile index."
     other = make_zip({"index.html": b"other"})
-    response = upload_docs(world, content=other, index="alice/prod")
+    response = upload_docs(world, content=other, index_name="alice/prod")
     assert response.status_code == 409 and "already exists in non-volatile index" in response.status
 
 

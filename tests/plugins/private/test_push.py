@@ -10,9 +10,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:Unknown REQUEST_METHOD")
 JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
-def push(world, body, index="alice/dev", user="alice", status=200, method="PUSH"):
+def push(world, body, index_name="alice/dev", user="alice", status=200, method="PUSH"):
     headers = {**JSON, **(world.auth(user) if user else {})}
-    return world.testapp.request(f"/{index}", method=method, body=json.dumps(body).encode(),
+    return world.testapp.request(f"/{index_name}", method=method, body=json.dumps(body).encode(),
                                  headers=headers, status=status)
 
 

@@ -7,15 +7,15 @@ from satchel.model import keys
 JSON = {"Accept": "application/json"}
 
 
-def setup_release(world, index="alice/dev"):
-    world.upload(index, "hello-pkg-1.0.tar.gz", b"one")
-    world.wheel(index, version="1.0")
-    world.upload(index, "hello-pkg-2.0.tar.gz", b"two")
+def setup_release(world, index_name="alice/dev"):
+    world.upload(index_name, "hello-pkg-1.0.tar.gz", b"one")
+    world.wheel(index_name, version="1.0")
+    world.upload(index_name, "hello-pkg-2.0.tar.gz", b"two")
 
 
-def file_path(world, filename, index="alice/dev"):
+def file_path(world, filename, index_name="alice/dev"):
     with world.app.storage.read() as tx:
-        return "/" + tx.get(keys.link(index, "hello-pkg", filename))["path"]
+        return "/" + tx.get(keys.link(index_name, "hello-pkg", filename))["path"]
 
 
 def test_delete_file_then_gone(world, auth):

@@ -1,4 +1,5 @@
-"""Index REST API: PUT (create), PATCH (modify, dict or devpi's ``k=v``/``k+=v``/``k-=v`` list), DELETE."""
+"""Index REST API for every index type: PUT (create), PATCH (modify: a dict or devpi's
+``k=v``/``k+=v``/``k-=v`` list), DELETE."""
 
 import json
 
@@ -17,15 +18,16 @@ def _body(request):
 
 
 def create(request):
+    """``PUT /U/I``: 404 for a missing user comes before the permission check (as devpi)."""
     username = check_username(request.matchdict["user"])
     indexname = check_indexname(request.matchdict["index"])
     config = _body(request)
     if not isinstance(config, dict):
         raise BadRequest("Bad request: expected a JSON object")
-    if not request.permits("index_create", username):
-        raise Forbidden(f"no permission to create index {username}/{indexname}")
     if request.tx.get(keys.user(username)) is None:
         raise NotFound(f"user '{username}' does not exist")
+    if not request.permits("index_create", username):
+        raise Forbidden(f"no permission to create index {username}/{indexname}")
     stage = create_index(request.tx, request.app, username, indexname, config, identity=request.identity)
     return json_response(stage.public_config, "indexconfig")
 
