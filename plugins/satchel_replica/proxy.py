@@ -9,6 +9,7 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "content-length", "content-encoding"}
 CHUNK = 1 << 20
+BYTES_PER_SECOND = 10 << 20  # a slow primary still stores this much of a relayed body per second
 PROXY_WAIT = 30.0  # seconds to wait for the primary's serial to arrive here
 
 
@@ -23,6 +24,11 @@ def _request_headers(environ) -> dict:
         if environ.get(name):
             headers[name.replace("_", "-").title()] = environ[name]
     return headers
+
+
+def _read_timeout(proxy_timeout: float, length: int) -> float:
+    """The primary answers after storing the whole body (parse, hash, write): allow for its size."""
+    return proxy_timeout + length / BYTES_PER_SECOND
 
 
 class RequestBody:
@@ -74,7 +80,8 @@ class WriteProxy:
         try:
             response = replication.session.request(
                 environ["REQUEST_METHOD"], replication.primary_url + raw, data=body,
-                headers=_request_headers(environ), timeout=replication.proxy_timeout, allow_redirects=False)
+                headers=_request_headers(environ), timeout=(5, _read_timeout(replication.proxy_timeout, length)),
+                allow_redirects=False)
         except requests.RequestException as exc:
             log.warning("replica: relaying %s %s to the primary failed: %s", environ["REQUEST_METHOD"], path, exc)
             start_response("502 Bad Gateway", [("Content-Type", "application/json")])

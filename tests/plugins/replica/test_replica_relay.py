@@ -69,7 +69,7 @@ def zeros_sha256(size: int) -> str:
 
 
 def test_large_upload_streams_through_the_replica(cluster, primary, tmp_path):
-    replica = cluster.replica(primary)
+    replica = cluster.replica(primary, "--proxy-timeout", "300")  # a busy test machine is slow to store it
     cluster.wait_in_sync(replica, primary)
     path = tmp_path / "big.bin"
     with open(path, "wb") as handle:
