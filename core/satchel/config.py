@@ -14,21 +14,7 @@ from typing import Any
 import platformdirs
 
 from satchel.errors import ConfigError
-
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off", ""}
-
-
-def to_bool(value: Any) -> bool:
-    """Coerce a flag given as a bool or a word (environment, file)."""
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError(f"not a boolean: {value!r}")
+from satchel.model.coerce import to_bool
 
 
 @dataclass
@@ -61,7 +47,7 @@ class Option:
 
     def coerce(self, value: Any, source: str) -> Any:
         try:
-            value = to_bool(value) if self.flag else self.type(value)
+            value = to_bool(value, ValueError) if self.flag else self.type(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid value {value!r} for {self.name} from {source}: {exc}") from None
         if self.choices is not None and value not in self.choices:

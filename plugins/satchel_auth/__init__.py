@@ -4,6 +4,7 @@ from satchel.commands import Command
 from satchel.errors import ConfigError
 from satchel.model.indexes import Stage
 from satchel.plugin import hookimpl
+from satchel.web.patterns import U
 
 from satchel_auth import users_api
 from satchel_auth.credentials import credentials_from
@@ -14,7 +15,6 @@ from satchel_auth.state import auth_state, parse_principals
 
 __version__ = "0.1.0"
 
-U = r"/(?P<user>[^+/]+)"
 
 
 @hookimpl

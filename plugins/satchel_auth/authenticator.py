@@ -3,9 +3,9 @@
 import hashlib
 import hmac
 import threading
-import time
 from collections import OrderedDict
 
+from satchel import clock
 from satchel.identity import Identity
 from satchel.model import keys, users
 
@@ -44,7 +44,7 @@ class Authenticator:
         if not pwhash:
             return False
         cache_id = hmac.new(self._cache_key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
-        now = time.monotonic()
+        now = clock.monotonic()
         with self._lock:
             cached = self._recent.get(cache_id)
         if cached is not None and cached[0] == pwhash and now - cached[1] < PASSWORD_CACHE_SECONDS:

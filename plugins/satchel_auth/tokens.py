@@ -1,13 +1,22 @@
 """Login tokens: a signed, timestamped ``[username, groups]`` (itsdangerous)."""
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+
+from satchel import clock
 
 TOKEN_LIFETIME = 36000  # seconds, as devpi
 
 
+class _ClockSigner(TimestampSigner):
+    """Token ages by satchel's clock, so tests can let a token expire without waiting."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now())
+
+
 class TokenSigner:
     def __init__(self, key: bytes, lifetime: int = TOKEN_LIFETIME):
-        self._serializer = URLSafeTimedSerializer(key, salt="satchel-login")
+        self._serializer = URLSafeTimedSerializer(key, salt="satchel-login", signer=_ClockSigner)
         self.lifetime = lifetime
 
     def issue(self, username: str, groups=()) -> str:

@@ -5,11 +5,13 @@ from satchel.errors import Forbidden
 from satchel.model.indexes import IndexType, create_index, require_stage, resolution_order
 from satchel.names import normalize_project
 from satchel.plugin import hookimpl, hookspec
+from satchel.web.patterns import FILE, PROJECT, UI, VERSION
 from satchel.web.responses import redirect
 from satchel.web.router import PRIORITY_INDEX_TYPE
 
 from satchel_mirror import files, removal
-from satchel_mirror.config import MIRROR_DEFAULTS, MIRROR_OPTIONAL, normalize_mirror_config, public_mirror_config
+from satchel_mirror.config import (MIRROR_DEFAULTS, MIRROR_OPTIONAL, default_mirror_url, normalize_mirror_config,
+                                  public_mirror_config)
 from satchel_mirror.prune import prune_command
 from satchel_mirror.runtime import runtime
 from satchel_mirror.status import mirror_status
@@ -17,7 +19,6 @@ from satchel_mirror.stage import MirrorStage
 
 __version__ = "0.1.0"
 
-UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
 
 
 class MirrorSpecs:
@@ -45,7 +46,8 @@ def satchel_add_options(parser):
                       help="never contact upstream; serve only what is cached")
     parser.add_option("mirror-admins", default=None, metavar="SPEC", commands=("serve",),
                       help="users and :groups besides root who may create mirror indexes or change a "
-                           "mirror_url (the server fetches whatever URL a mirror names)")
+                           "mirror_url (the server fetches whatever URL a mirror names); :AUTHENTICATED: "
+                           "allows any logged-in user, as devpi does")
     parser.add_option("no-root-pypi", flag=True, default=False, commands=("serve", "init"),
                       help="do not create the root/pypi mirror on initialization")
 
@@ -66,19 +68,23 @@ def satchel_index_types(index_types):
 
 @hookimpl
 def satchel_init_serverdir(app, tx):
-    from pypi_simple import PYPI_SIMPLE_ENDPOINT  # imported here: see links.py
-
     if app.config.get("no_root_pypi"):
         return
     create_index(tx, app, "root", "pypi", {
-        "type": "mirror", "volatile": False, "title": "PyPI", "mirror_url": PYPI_SIMPLE_ENDPOINT})
+        "type": "mirror", "volatile": False, "title": "PyPI", "mirror_url": default_mirror_url()})
+
+
+AUTHENTICATED = ":AUTHENTICATED:"  # in --mirror-admins: any logged-in user (devpi's behaviour)
 
 
 def _mirror_admin(identity, config) -> bool:
     if identity.username == "root":
         return True
     allowed = {item.strip() for item in (config.get("mirror_admins") or "").split(",") if item.strip()}
+    allowed = {AUTHENTICATED if item.upper() == AUTHENTICATED else item for item in allowed}
     mine = {identity.username} | {g if g.startswith(":") else f":{g}" for g in identity.groups}
+    if identity.username is not None:
+        mine.add(AUTHENTICATED)
     return bool(allowed & mine)
 
 
@@ -111,10 +117,9 @@ def satchel_add_routes(router):
                predicate=files.is_mirror_request, permission="pkg_read", priority=PRIORITY_INDEX_TYPE)
     router.add("mirror_refresh", UI + r"/\+simple/(?P<project>[^/]+)/refresh", refresh, methods=("POST",))
     for name, pattern, view in (
-            ("mirror_file_delete", UI + r"/\+f/(?P<relpath>.+)", removal.delete_file),
-            ("mirror_version_delete", UI + r"/(?P<project>[^+/]+)/(?P<version>[^/]+/?)",
-             removal.delete_version),
-            ("mirror_project_delete", UI + r"/(?P<project>[^+/]+/?)", removal.delete_project)):
+            ("mirror_file_delete", FILE, removal.delete_file),
+            ("mirror_version_delete", VERSION, removal.delete_version),
+            ("mirror_project_delete", PROJECT, removal.delete_project)):
         router.add(name, pattern, view, methods=("DELETE",), predicate=files.is_mirror_request,
                    priority=PRIORITY_INDEX_TYPE, own_transaction=True)
 

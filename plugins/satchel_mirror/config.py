@@ -5,14 +5,17 @@ from urllib.parse import urlsplit, urlunsplit
 from satchel.errors import BadRequest
 from satchel.model.coerce import to_bool
 
+from satchel_mirror.policy import POLICY_DEFAULTS, normalize_policy
+
 MIRROR_DEFAULTS = {
     "volatile": True,
-    "mirror_url": "",
+    "mirror_url": "",  # empty: PyPI (default_mirror_url)
     "mirror_cache_expiry": None,  # None: the server's --mirror-cache-expiry
     "mirror_no_project_list": False,
     "mirror_use_external_urls": False,
     "mirror_ignore_serial_header": False,
     "mirror_provides_core_metadata": False,
+    **POLICY_DEFAULTS,
 }
 MIRROR_OPTIONAL = ("title", "description", "custom_data", "mirror_web_url_fmt")
 # keys of private indexes that devpi-client may send for any index: silently dropped
@@ -22,11 +25,18 @@ BOOLEAN_KEYS = ("volatile", "mirror_no_project_list", "mirror_use_external_urls"
                 "mirror_ignore_serial_header", "mirror_provides_core_metadata")
 
 
+def default_mirror_url() -> str:
+    """PyPI's simple index: what a mirror created without ``mirror_url`` follows (as in devpi)."""
+    from pypi_simple import PYPI_SIMPLE_ENDPOINT  # imported here: see links.py
+
+    return PYPI_SIMPLE_ENDPOINT
+
+
 def normalize_mirror_config(config: dict) -> dict:
     config = {key: value for key, value in config.items() if key not in IGNORED_KEYS}
     for key in BOOLEAN_KEYS:
         config[key] = to_bool(config.get(key, MIRROR_DEFAULTS[key]))
-    url = str(config.get("mirror_url") or "")
+    url = str(config.get("mirror_url") or "") or default_mirror_url()
     if not url.startswith(("http://", "https://")):
         raise BadRequest("'mirror_url' option must be a URL.")
     config["mirror_url"] = url if url.endswith("/") else url + "/"
@@ -40,6 +50,7 @@ def normalize_mirror_config(config: dict) -> dict:
             raise BadRequest("'mirror_cache_expiry' must not be negative")
     else:
         config["mirror_cache_expiry"] = None
+    normalize_policy(config)
     for key in MIRROR_OPTIONAL:
         if not config.get(key):
             config.pop(key, None)

@@ -12,11 +12,11 @@ import logging
 import os
 import tempfile
 import threading
-import time
 
 import requests
 from webob import Response
 
+from satchel import clock
 from satchel.errors import UpstreamError
 from satchel.model import keys
 from satchel.model.projects import wheel_metadata
@@ -29,8 +29,6 @@ PREFETCH = 1 << 20
 WAIT_FOR_OTHER_DOWNLOAD = 300
 
 
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class Download:
@@ -192,7 +190,7 @@ class Fetch:
         entry = {"sha256": sha256, "size": self.size, "filename": self.link["filename"],
                  "project": self.download.project, "version": self.link.get("version"),
                  "url": self.link["url"], "last_modified": _last_modified(self.link, self.upstream),
-                 "metadata_sha256": metadata_sha256, "last_access": time.strftime("%Y-%m-%d", time.gmtime())}
+                 "metadata_sha256": metadata_sha256, "last_access": clock.day()}
         with self.app.storage.write() as tx:
             config = tx.get(keys.index(stage.username, stage.indexname))
             if config is None or config.get("mirror_url") != stage.config.get("mirror_url"):
@@ -227,4 +225,4 @@ def _last_modified(link: dict, upstream) -> str:
     when = link.get("upload_time")
     if when:
         return when[:19] + "Z" if len(when) > 20 else when
-    return upstream.headers.get("Last-Modified") or now_iso()
+    return upstream.headers.get("Last-Modified") or clock.iso()

@@ -2,18 +2,19 @@
 
 import hashlib
 import logging
-import time
 
 from webob import Response
 
-from satchel.errors import NotFound, UpstreamError
+from satchel import clock
+from satchel.errors import Forbidden, NotFound, UpstreamError
 from satchel.model import keys
 from satchel.model.indexes import get_stage, require_stage
 from satchel.names import normalize_project
 from satchel.views.files import file_response, lookup_file, serve_file
 from satchel.web.responses import redirect
 
-from satchel_mirror.download import Download, now_iso
+from satchel_mirror import policy
+from satchel_mirror.download import Download
 from satchel_mirror.runtime import runtime
 from satchel_mirror.stage import valid_project
 from satchel_mirror.upstream import MAX_PAGE_BYTES, page_deadline, read_limited
@@ -96,6 +97,7 @@ def serve_mirror_file(request) -> Response:
         return serve_file(request)
     relpath = _relpath(request)
     companion = next((suffix for suffix in COMPANIONS if relpath.endswith(suffix)), None)
+    _check_policy(stage, request.tx, relpath.removesuffix(companion) if companion else relpath)
     try:
         entry, sha256, filename = lookup_file(request.tx, relpath)
         if request.app.storage.blobs.exists(sha256):
@@ -118,9 +120,29 @@ def serve_mirror_file(request) -> Response:
     return Download(request, stage, project, link).response()
 
 
+def _check_policy(stage, tx, relpath: str) -> None:
+    """403 for a file of a blocked (or not allowed) project or one younger than ``mirror_cooldown``.
+
+    Cached files too: the policy may have changed after they were stored. The project is judged
+    from the file name before its page is looked up, so a refused project is never fetched.
+    """
+    config = stage.config
+    if not (config.get("mirror_cooldown") or config.get("mirror_block") or config.get("mirror_allow")):
+        return
+    candidates = _candidates(relpath.rsplit("/", 1)[-1])
+    if candidates:
+        policy.check_project(config, candidates[0])  # the parsed name: the page find_link may fetch
+    project, link = find_link(stage, tx, relpath)
+    if link is not None:
+        policy.check_project(config, project)
+        reason = policy.too_young(config, link)
+        if reason is not None:
+            raise Forbidden(reason)
+
+
 def record_access(app, stage, path: str, entry: dict) -> None:
     """Note the day a cached file was last requested (``mirror-prune``), at most one write a day."""
-    today = time.strftime("%Y-%m-%d", time.gmtime())
+    today = clock.day()
     if entry.get("last_access") == today:
         return
     state = stage.state
@@ -163,8 +185,8 @@ def _companion(request, stage, link, suffix: str) -> Response:
         raise UpstreamError(message)
     blob = request.app.storage.blobs.put_bytes(data)
     entry = {"sha256": blob.sha256, "size": blob.size, "filename": link["filename"] + suffix,
-             "url": url, "last_modified": now_iso(), "project": None, "version": link.get("version"),
-             "last_access": time.strftime("%Y-%m-%d", time.gmtime())}
+             "url": url, "last_modified": clock.iso(), "project": None, "version": link.get("version"),
+             "last_access": clock.day()}
     with request.app.storage.write() as tx:
         if tx.get(keys.index(stage.username, stage.indexname)) is not None:
             tx.set(keys.file(link["path"] + suffix), entry)

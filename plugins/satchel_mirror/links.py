@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import timezone
 from typing import TYPE_CHECKING
 
+from satchel import clock
 from satchel.names import normalize_project
 
 from satchel_mirror.config import split_credentials
@@ -66,11 +66,7 @@ def link_record(index_name: str, package: DistributionPackage) -> dict | None:
 
 
 def _iso(when) -> str | None:
-    if when is None:
-        return None
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if when.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+    return clock.iso(when, fraction=True) if when is not None else None
 
 
 def project_record(index_name: str, project: str, page: ProjectPage) -> dict:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from satchel import clock
 from satchel.errors import UpstreamError
 from satchel.model import keys
 
@@ -54,7 +55,7 @@ def refresh_names(stage) -> None:
     try:
         status, names, etag = state.upstream(stage).project_names(etag=(meta or {}).get("etag"))
         if status == 304:
-            state.names_checked = time.monotonic()
+            state.names_checked = clock.monotonic()
             return
         counter = [0]
         blob = app.storage.blobs.put(_chunks(names, counter))
@@ -72,8 +73,8 @@ def refresh_names(stage) -> None:
         if tx.get(keys.index(stage.username, stage.indexname)) is None:
             return  # deleted meanwhile
         tx.set(key, {"sha256": blob.sha256, "count": counter[0], "etag": etag,
-                     "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    state.names_checked = time.monotonic()
+                     "fetched": clock.iso()})
+    state.names_checked = clock.monotonic()
     if meta and meta.get("sha256") != blob.sha256:
         app.storage.blobs.delete(meta["sha256"])
     if meta is None:
@@ -87,7 +88,7 @@ def _refresh_through_primary(stage, key: str, meta: dict | None) -> None:
     except UpstreamError as exc:
         log.warning("mirror %s: project list: %s", stage.name, exc.message)
         raise
-    stage.state.names_checked = time.monotonic()
+    stage.state.names_checked = clock.monotonic()
     with stage.app.storage.read() as tx:
         fresh = tx.get(key)
     if fresh is not None:
@@ -114,7 +115,7 @@ def project_names(stage, tx) -> Iterable[str]:
     state = stage.state
     expiry, timeout, _ = state.options(stage)
     meta = tx.get(keys.index_state(stage.name, "names"))
-    expired = state.names_checked is None or time.monotonic() - state.names_checked >= expiry
+    expired = state.names_checked is None or clock.monotonic() - state.names_checked >= expiry
     if expired:
         future = _refresh_in_background(stage)
         if meta is None:

@@ -1,8 +1,8 @@
 """``satchel mirror-prune DAYS [USER/INDEX]``: delete cached mirror files not requested for DAYS days."""
 
 import sys
-import time
 
+from satchel import clock
 from satchel.app import App
 from satchel.errors import ConfigError
 from satchel.model.indexes import list_stages
@@ -39,7 +39,7 @@ def prune(app, days: int, only: str | None = None, progress: bool = False) -> tu
     ``progress``: show it (a bar on a terminal, log lines otherwise).
     """
     show = satchel_progress if progress else no_progress
-    cutoff = time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
+    cutoff = clock.day(clock.now() - days * 86400)
     with app.storage.read() as tx:
         old = []
         for stage in _mirror_stages(app, tx, only):

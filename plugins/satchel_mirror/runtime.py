@@ -24,6 +24,7 @@ class MirrorRuntime:
         self.states: dict = {}
         self.mirror_names: dict[tuple[str, str], bool] = {}  # (user, index) -> is a mirror
         self.status_cache: tuple[float, dict] | None = None
+        self.upload_times: dict[tuple[str, str], tuple[int, list[float]]] = {}  # mirror policy's cooldown
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

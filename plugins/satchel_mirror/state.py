@@ -10,6 +10,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import requests
 
+from satchel import clock
 from satchel.errors import UpstreamError
 from satchel.model import keys
 
@@ -46,7 +47,7 @@ class MirrorState:
         self.names_refresh: Future | None = None
         self.names_checked: float | None = None
         self.down_in_a_row = 0
-        self.retry_at = 0.0  # monotonic time before which stored pages are not refreshed
+        self.retry_at = 0.0  # clock.monotonic() time before which stored pages are not refreshed
 
     # --- back-off ------------------------------------------------------------------------
 
@@ -54,7 +55,7 @@ class MirrorState:
         with self.lock:
             self.down_in_a_row += 1
             pause = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self.down_in_a_row - 1))
-            self.retry_at = time.monotonic() + pause
+            self.retry_at = clock.monotonic() + pause
 
     def upstream_up(self) -> None:
         with self.lock:
@@ -62,7 +63,7 @@ class MirrorState:
 
     def retry_in(self) -> float:
         """Seconds until stored pages are refreshed from upstream again (0: not backing off)."""
-        return max(0.0, self.retry_at - time.monotonic())
+        return max(0.0, self.retry_at - clock.monotonic())
 
     # --- configuration -------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ class MirrorState:
     def is_fresh(self, stage, project: str) -> bool:
         expiry, _, offline = self.options(stage)
         checked = self.checked.get(project)
-        return offline or (checked is not None and time.monotonic() - checked < expiry)
+        return offline or (checked is not None and clock.monotonic() - checked < expiry)
 
     def serial(self, stage, tx, project: str) -> int:
         """The serial of the newest record: without decoding it when the page is fresh (the hot path)."""
@@ -138,7 +139,7 @@ class MirrorState:
         if offline:
             return record, serial
         checked = self.checked.get(project)
-        if checked is not None and time.monotonic() - checked < expiry:
+        if checked is not None and clock.monotonic() - checked < expiry:
             return record, serial
         if record is not None and self.retry_in() > 0:
             return record, serial  # upstream was just found down: don't make every request wait on it
@@ -201,14 +202,14 @@ class MirrorState:
         with self.app.storage.read() as tx:
             current, serial = tx.get_with_serial(keys.project(self.index_name, project))
         if result.status == 304 and current is not None:
-            self.checked[project] = time.monotonic()
+            self.checked[project] = clock.monotonic()
             return current, serial
         if result.status == 404:
             # gone upstream (or never there): no page here either; cached files stay until pruned
             if current is not None:
                 serial = self._write(stage, project, None)
             self._remember(project, serial, None)
-            self.checked[project] = time.monotonic()
+            self.checked[project] = clock.monotonic()
             return None, serial
         if result.status == 304:  # our record vanished meanwhile: fetch it whole
             return self._refresh(stage, project, None)
@@ -222,10 +223,10 @@ class MirrorState:
         record["etag"] = result.etag
         record["serial"] = result.serial
         if current == record:
-            self.checked[project] = time.monotonic()
+            self.checked[project] = clock.monotonic()
             return current, serial
         new_serial = self._write(stage, project, record)
-        self.checked[project] = time.monotonic()
+        self.checked[project] = clock.monotonic()
         return record, new_serial
 
     def _refresh_through_primary(self, stage, project: str) -> tuple[dict | None, int]:
@@ -234,7 +235,7 @@ class MirrorState:
         with self.app.storage.read() as tx:
             current, current_serial = tx.get_with_serial(keys.project(self.index_name, project))
         self._remember(project, current_serial, current)
-        self.checked[project] = time.monotonic()
+        self.checked[project] = clock.monotonic()
         return current, current_serial
 
     def _write(self, stage, project: str, record: dict | None) -> int:

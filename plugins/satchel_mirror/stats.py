@@ -1,7 +1,8 @@
 """Counters of one mirror index since the process started, shown in ``/+status``."""
 
 import threading
-import time
+
+from satchel import clock
 
 
 class MirrorStats:
@@ -18,11 +19,11 @@ class MirrorStats:
 
     def contact(self) -> None:
         with self.lock:
-            self.last_contact = time.time()
+            self.last_contact = clock.now()
 
     def page(self) -> None:
         with self.lock:
-            self.last_contact = time.time()
+            self.last_contact = clock.now()
             self.pages_fetched += 1
 
     def file(self, size: int) -> None:
@@ -36,7 +37,7 @@ class MirrorStats:
             self.last_error = message
 
     def as_dict(self) -> dict:
-        contact = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_contact)) \
+        contact = clock.iso(self.last_contact) \
             if self.last_contact else None
         return {"last-upstream-contact": contact, "pages-fetched": self.pages_fetched,
                 "files-fetched": self.files_fetched, "bytes-fetched": self.bytes_fetched,

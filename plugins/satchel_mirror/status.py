@@ -4,6 +4,7 @@ from satchel.model import keys
 from satchel.model.indexes import list_stages
 from satchel.model.users import list_usernames
 
+from satchel_mirror.policy import policy_status
 from satchel_mirror.runtime import runtime
 
 
@@ -20,7 +21,7 @@ def _cached_totals(app) -> dict:
                     count += 1
                     size += entry.get("size") or 0
                 totals[stage.name] = {
-                    "mirror_url": stage.public_config.get("mirror_url"),
+                    "mirror_url": stage.public_config.get("mirror_url"), "policy": policy_status(stage.config),
                     "pages-cached": len(tx.keys(keys.index_projects(stage.name))),
                     "files-cached": count, "bytes-cached": size}
     return totals

@@ -6,13 +6,11 @@ hashes every file against the dump's own hashes. ``devpi_import`` then stores wh
 
 import hashlib
 import json
-import re
 from contextlib import contextmanager
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
 
+from satchel import clock
 from satchel.errors import ConfigError, SatchelError
 from satchel.names import check_indexname, check_project_name, check_username, normalize_project
 from satchel.progress import no_progress
@@ -24,7 +22,6 @@ DUMPVERSIONS = ("1", "2")
 FILE_TYPES = ("releasefile", "doczip", "toxresult")
 USER_KEYS = ("email", "title", "description", "custom_data", "created", "modified")
 CHUNK_SIZE = 1 << 20
-_ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 _ARCHIVE_EXTS = (".doc.zip", ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar")  # longest first
 
 
@@ -45,17 +42,8 @@ def step(dump_path: Path, what: str, hint: str = ""):
 
 def _iso(value) -> str | None:
     """devpi's ``last_modified`` (RFC 1123) in satchel's ``YYYY-MM-DDTHH:MM:SSZ``."""
-    if not isinstance(value, str) or not value:
-        return None
-    if _ISO_RE.match(value):
-        return value
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = clock.parse(value)
+    return clock.iso(when) if when is not None else None
 
 
 def _version_from_filename(basename: str) -> str | None:

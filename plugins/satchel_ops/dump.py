@@ -11,11 +11,10 @@ import json
 import os
 import re
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from satchel import __version__
+from satchel import __version__, clock
 from satchel.errors import ConfigError
 from satchel.progress import progress
 
@@ -61,7 +60,7 @@ def export(app, target: Path, include_mirrored_files: bool = False, hard_links: 
     total_bytes = sum(progress_map(lambda sha: _copy_blob(blobs, sha, blob_path(target, sha), hard_links),
                                    shas, total=len(shas), desc="exporting files"))
     manifest = {"format": FORMAT, "version": VERSION, "satchel": __version__,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "source_serial": serial,
+                "created": clock.iso(), "source_serial": serial,
                 "records": len(keys), "records_sha256": records_digest.hexdigest(),
                 "blobs": shas, "include_mirrored_files": include_mirrored_files}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1))

@@ -1,12 +1,9 @@
 """Routes of private indexes: uploads, push, tox results, doc pages, removal and yanking."""
 
+from satchel.web.patterns import FILE, PROJECT, UI, VERSION
+
 from satchel_private import doczip, push, removal, toxresults, uploads, yank
 
-U = r"/(?P<user>[^+/]+)"
-UI = U + r"/(?P<index>[^+/]+)"
-PROJECT = UI + r"/(?P<project>[^+/]+/?)"
-VERSION = UI + r"/(?P<project>[^+/]+)/(?P<version>[^/]+/?)"
-FILE = UI + r"/\+f/(?P<relpath>.+)"
 DOC = UI + r"/(?P<project>[^+/]+)/(?P<version>[^/]+)/\+doc(?:/(?P<path>.*))?"
 
 

@@ -6,6 +6,7 @@ from satchel.commands import Command
 from satchel.errors import ConfigError
 from satchel.node import NodeRole
 from satchel.plugin import hookimpl, hookspec
+from satchel.web.patterns import UI
 from satchel.web.router import PRIORITY_NODE
 
 from satchel_replica import changelog, fileview
@@ -14,7 +15,6 @@ from satchel_replica.proxy import WriteProxy
 from satchel_replica.replication import Replication
 
 __version__ = "0.1.0"
-UI = r"/(?P<user>[^+/]+)/(?P<index>[^+/]+)"
 
 
 class ReplicaSpecs:

@@ -1,10 +1,11 @@
 """Per-app replication state: role, primary, follower, file copies, status."""
 
 import logging
-import time
 from pathlib import Path
 
 import requests
+
+from satchel import clock
 
 from satchel_replica.files import FileReplicator
 from satchel_replica.follower import Follower
@@ -14,8 +15,6 @@ from satchel_replica.signing import replica_headers
 log = logging.getLogger(__name__)
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class Replication:
@@ -83,18 +82,18 @@ class Replication:
         serial = response.headers.get("X-Devpi-Serial", "")
         if serial.lstrip("-").isdigit():
             self.primary_serial = int(serial)
-        self.last_contact = time.time()
+        self.last_contact = clock.now()
         if self.app.storage.last_serial() >= self.primary_serial:
-            self.in_sync_at = time.time()
+            self.in_sync_at = clock.now()
 
     def record_error(self, message: str) -> None:
-        self.errors.append(f"{_now()} {message}")
+        self.errors.append(f"{clock.iso()} {message}")
         del self.errors[:-20]
 
     def imported(self, serial: int, changes: dict) -> None:
         self.primary_serial = max(self.primary_serial, serial)
         if serial >= self.primary_serial:
-            self.in_sync_at = time.time()
+            self.in_sync_at = clock.now()
         self.files.enqueue(changes)
 
     def stop(self) -> None:
@@ -109,7 +108,7 @@ class Replication:
     def polled(self, replica_uuid: str, request) -> None:
         self.replicas[replica_uuid] = {
             "remote-ip": request.remote_addr, "serial": request.matchdict.get("serial"),
-            "last-request": _now(), "outside-url": request.headers.get("X-Devpi-Replica-Outside-Url")}
+            "last-request": clock.iso(), "outside-url": request.headers.get("X-Devpi-Replica-Outside-Url")}
 
     # --- status ----------------------------------------------------------------------------
 
@@ -120,11 +119,11 @@ class Replication:
             return {}
         serial = self.app.storage.last_serial()
         lag = max(self.primary_serial - serial, 0)
-        stamp = (lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) if t else None)
+        stamp = (lambda t: clock.iso(t) if t else None)
         return {
             "primary-url": self.primary_url, "primary-uuid": self.primary_uuid,
             "primary-serial": self.primary_serial, "serial": serial, "replication-lag-serials": lag,
-            "replication-lag-seconds": 0 if lag == 0 else (time.time() - self.in_sync_at if self.in_sync_at else None),
+            "replication-lag-seconds": 0 if lag == 0 else (clock.now() - self.in_sync_at if self.in_sync_at else None),
             "primary-contacted-at": stamp(self.last_contact), "replica-in-sync-at": stamp(self.in_sync_at),
             "files-pending": len(self.files.pending) if self.files else 0,
             "replication-errors": list(self.errors),

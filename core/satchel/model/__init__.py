@@ -1,1 +1,1 @@
-"""The domain model: users, indexes (stages), projects, releases and files."""
+"""The domain model: users, indexes (model object: Stage), projects, releases and files."""

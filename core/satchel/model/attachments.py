@@ -1,12 +1,12 @@
 """Release attachments: documentation zips and tox results, stored beside release files."""
 
 import posixpath
-import time
 
+from satchel import clock
 from satchel.errors import BadRequest
 from satchel.model import keys
 from satchel.model.indexes import Stage
-from satchel.model.projects import add_version, file_relpath, iso_now
+from satchel.model.projects import add_version, file_relpath
 from satchel.names import normalize_project
 from satchel.storage.contract import BlobInfo
 
@@ -32,7 +32,7 @@ def _store(tx, stage: Stage, *, rel: str, project: str, version: str, filename: 
            relpath: str, blob: BlobInfo, log: list | None, upload_time: str | None,
            for_path: str | None = None) -> dict:
     name = normalize_project(project)
-    when = upload_time or iso_now()
+    when = upload_time or clock.iso()
     entry = {"rel": rel, "sha256": blob.sha256, "size": blob.size, "project": name,
              "version": version, "filename": filename, "last_modified": when, "log": list(log or ())}
     link = {"rel": rel, "filename": filename, "path": relpath, "hashes": {"sha256": blob.sha256},
@@ -77,7 +77,7 @@ def store_toxresult(tx, stage: Stage, release_relpath: str, blob: BlobInfo,
     if filename is None:
         earlier = [link for link in list_attachments(tx, stage, project, version)
                    if link.get("for_path") == release_relpath]
-        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        stamp = clock.compact()
         filename = f"{prefix}{stamp}-{len(earlier)}"
     elif not filename.startswith(prefix) or "/" in filename or filename == prefix:
         raise BadRequest(f"{filename!r} is not a tox result name of {release['filename']}")

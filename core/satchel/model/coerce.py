@@ -1,18 +1,25 @@
-"""Coercing index config input: devpi-client sends booleans and lists as strings."""
+"""Coercing input given as strings: index configs (devpi-client sends booleans and lists as strings) and options."""
 
 from satchel.errors import BadRequest
 
 
-def to_bool(value) -> bool:
-    """A bool, or one of the words true/yes/false/no (any case); else 400."""
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def to_bool(value, error: type[Exception] = BadRequest) -> bool:
+    """A bool, or a word: 1/true/yes/on or 0/false/no/off (any case; empty is false); else raise ``error``.
+
+    The one reading of booleans for index configs (devpi-client sends strings) and options (environment, file).
+    """
     if isinstance(value, bool):
         return value
     word = str(value).strip().lower()
-    if word in ("true", "yes"):
+    if word in TRUE_WORDS:
         return True
-    if word in ("false", "no"):
+    if word in FALSE_WORDS:
         return False
-    raise BadRequest(f"Unknown boolean value {value!r}.")
+    raise error(f"Unknown boolean value {value!r}.")
 
 
 def to_list(value) -> list[str]:

@@ -3,22 +3,18 @@
 import hashlib
 import io
 import itertools
-import time
 from collections.abc import Iterator
 import zipfile
 from typing import BinaryIO
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from satchel import clock
 from satchel.errors import BadRequest
 from satchel.model import keys
 from satchel.model.indexes import Stage, resolution_order
 from satchel.names import check_project_name, normalize_project
 from satchel.storage.contract import BlobInfo
-
-
-def iso_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def file_relpath(stage: Stage, sha256: str, filename: str) -> str:
@@ -35,7 +31,7 @@ def check_filename(filename: str) -> str:
 
 def log_entry(what: str, who: str | None, **extra) -> dict:
     """A file's log entry as devpi shows it: ``{"what", "who", "when": [Y, M, D, h, m, s], ...}``."""
-    return {"what": what, "who": who, "when": list(time.gmtime()[:6]), **extra}
+    return {"what": what, "who": who, "when": clock.time_list(), **extra}
 
 
 def wheel_metadata(filename: str, content: bytes | BinaryIO) -> bytes | None:
@@ -91,7 +87,7 @@ def add_release_file(tx, app, stage: Stage, *, project: str, version: str, filen
             except UnicodeDecodeError:
                 metadata_blob = blobs.put_bytes(metadata_bytes).sha256
     relpath = file_relpath(stage, blob.sha256, filename)
-    when = upload_time or iso_now()
+    when = upload_time or clock.iso()
     link = {
         "filename": filename, "path": relpath, "hashes": {"sha256": blob.sha256},
         "version": version, "requires_python": requires_python, "yanked": yanked,

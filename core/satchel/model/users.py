@@ -1,10 +1,10 @@
 """Users: stored records, password hashing (argon2)."""
 
-import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from satchel import clock
 from satchel.errors import BadRequest, Conflict, NotFound
 from satchel.model import keys
 from satchel.names import check_username
@@ -14,8 +14,6 @@ SETTABLE_KEYS = ("email", "title", "description", "custom_data")
 _hasher = PasswordHasher()
 
 
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def hash_password(password: str) -> str:
@@ -37,7 +35,7 @@ def create_user(tx, username: str, password: str | None = None, pwhash: str | No
     check_username(username)
     if tx.get(keys.user(username)) is not None:
         raise Conflict("user already exists")
-    record = {"username": username, "created": now_iso()}
+    record = {"username": username, "created": clock.iso()}
     if pwhash or password is not None:
         record["pwhash"] = pwhash or hash_password(password)
     record.update({key: value for key, value in fields.items() if value})
@@ -84,7 +82,7 @@ def modify_user(tx, username: str, changes: dict) -> tuple[dict, bool]:
             updated.pop(key, None)
     if updated == record:
         return record, False
-    updated["modified"] = now_iso()
+    updated["modified"] = clock.iso()
     tx.set(keys.user(username), updated)
     return updated, True
 

@@ -12,8 +12,10 @@ import zipfile
 import pytest
 from argon2 import PasswordHasher
 
+from satchel import clock
 from satchel.app import create_app
 from satchel.model import indexes, projects, users
+from satchel.testing.clock import FakeClock
 from satchel.testing.fake_upstream import fake_upstream  # noqa: F401  (a fixture, exported)
 from satchel.testing.server import ServerProcess, ThreadedServer
 
@@ -72,6 +74,16 @@ def fast_password_hashing(monkeypatch):
     otherwise opts in from its conftest. Server processes (``live_server``) keep the real parameters.
     """
     monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=256, parallelism=1))
+
+
+@pytest.fixture
+def fake_clock():
+    """A ``FakeClock`` installed as satchel's clock for the test: ``fake_clock.advance(seconds)`` lets expiry,
+    back-off and token lifetimes pass without sleeping. In this process only (not in ``live_server``)."""
+    fake = FakeClock()
+    previous = clock.use(fake)
+    yield fake
+    clock.use(previous)
 
 
 @pytest.fixture

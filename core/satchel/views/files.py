@@ -2,12 +2,11 @@
 
 import hashlib
 import mimetypes
-from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 
 from webob import Response
 from webob.static import FileIter
 
+from satchel import clock
 from satchel.errors import Gone, NotFound
 from satchel.model import keys
 from satchel.storage.blobs import blob_relpath
@@ -16,18 +15,6 @@ from satchel.web.responses import json_response
 
 BLOCK_SIZE = 1 << 16
 IMMUTABLE = "max-age=365000000, immutable, public"
-
-
-def _timestamp(value: str | None):
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        try:
-            return parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
 
 
 def _content_type(filename: str) -> str:
@@ -49,7 +36,7 @@ def _accel_response(location: str, entry: dict, filename: str) -> Response:
     response.headers["X-Accel-Redirect"] = location
     response.headers["Content-Type"] = _content_type(filename)
     response.headers["Cache-Control"] = IMMUTABLE
-    response.last_modified = _timestamp(entry.get("last_modified"))
+    response.last_modified = clock.parse(entry.get("last_modified"))
     return response
 
 
@@ -58,7 +45,7 @@ def _inline_response(data: bytes, sha256: str, entry: dict) -> Response:
     response = Response(body=data, conditional_response=True)
     response.headers["Content-Type"] = "application/octet-stream"
     response.etag = sha256
-    response.last_modified = _timestamp(entry.get("last_modified"))
+    response.last_modified = clock.parse(entry.get("last_modified"))
     response.headers["Cache-Control"] = IMMUTABLE
     return response
 
@@ -121,7 +108,7 @@ def file_response(request, entry: dict, sha256: str, filename: str) -> Response:
     response.headers["Content-Type"] = content_type
     response.content_length = size
     response.etag = sha256
-    response.last_modified = _timestamp(entry.get("last_modified"))
+    response.last_modified = clock.parse(entry.get("last_modified"))
     response.headers["Cache-Control"] = IMMUTABLE
     response.headers["Accept-Ranges"] = "bytes"
     return response

@@ -4,6 +4,8 @@ import base64
 
 import pytest
 
+from satchel_auth.tokens import TOKEN_LIFETIME
+
 
 def basic(user, secret):
     return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
@@ -59,14 +61,15 @@ def test_credential_sources(client):
                                "Authorization": basic("alice", "secret")}) == noauth
 
 
-def test_tampered_and_expired_tokens(client, app, monkeypatch):
+def test_tampered_and_expired_tokens(client, fake_clock):
     client.put("/alice", {"password": "secret"}, status=201)
     token = client.login("alice", "secret")
     client.logoff()
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert authstatus(client, {"X-Devpi-Auth": devpi_auth("alice", tampered)})[0] == "noauth"
-    signer = app.stash["satchel_auth"].signer
-    monkeypatch.setattr(signer, "lifetime", -1)
+    fake_clock.advance(TOKEN_LIFETIME)
+    assert authstatus(client, {"X-Devpi-Auth": devpi_auth("alice", token)})[0] == "ok"  # at the end of its life
+    fake_clock.advance(1)
     assert authstatus(client, {"X-Devpi-Auth": devpi_auth("alice", token)})[0] == "noauth"
 
 

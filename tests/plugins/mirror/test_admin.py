@@ -8,7 +8,10 @@ import time
 import pytest
 import requests
 
+from satchel.errors import Forbidden
+from satchel.identity import Identity
 from satchel.model import keys
+from satchel.model.indexes import create_index
 from satchel.plugin import hookimpl
 from satchel.testing.client import DevpiClient
 from satchel.testing.fake_upstream import FakeUpstream
@@ -40,12 +43,42 @@ def test_only_root_may_change_mirror_url(world, alice):
     world.client.patch("/alice/mirror2", ["mirror_url=http://127.0.0.1:9/simple/"], status=200)
 
 
-def test_mirror_admins_option(make_world):
-    world = make_world(options={"mirror_admins": "alice"})
+@pytest.mark.parametrize("spec, status", [("alice", 200), ("carol", 403)])
+def test_mirror_admins_option(make_world, spec, status):
+    world = make_world(options={"mirror_admins": spec})
     client = DevpiClient(world.app)
     client.put("/alice", {"password": "secret"}, status=201)
     client.login("alice", "secret")
-    client.put("/alice/mine", {"type": "mirror", "mirror_url": world.upstream.url}, status=200)
+    client.put("/alice/mine", {"type": "mirror", "mirror_url": world.upstream.url}, status=status)
+
+
+@pytest.mark.parametrize("spec", [":AUTHENTICATED:", "carol,:authenticated:"])
+def test_mirror_admins_authenticated_means_any_logged_in_user(make_world, spec):
+    """devpi's behaviour on request: every logged-in user may create mirrors and change their URL."""
+    world = make_world(options={"mirror_admins": spec})
+    client = DevpiClient(world.app)
+    for user in ("alice", "bob"):
+        client.put(f"/{user}", {"password": "secret"}, status=201)
+        client.login(user, "secret")
+        client.put(f"/{user}/mine", {"type": "mirror", "mirror_url": world.upstream.url}, status=200)
+        client.patch(f"/{user}/mine", ["mirror_url=http://127.0.0.1:9/simple/"], status=200)
+    with world.app.storage.write() as tx:  # without a login there is still no mirror
+        with pytest.raises(Forbidden, match="only root"):
+            create_index(tx, world.app, "alice", "anon", {"type": "mirror", "mirror_url": world.upstream.url},
+                         identity=Identity(None))
+
+
+@pytest.mark.parametrize("body", [{"type": "mirror"}, {"type": "mirror", "mirror_url": ""}])
+def test_mirror_without_url_follows_pypi(world, body):
+    """As devpi: ``type=mirror`` alone makes a mirror of PyPI (nothing is fetched at creation)."""
+    from pypi_simple import PYPI_SIMPLE_ENDPOINT
+
+    result = world.client.put("/root/pypi2", body, status=200).json["result"]
+    assert result["mirror_url"] == PYPI_SIMPLE_ENDPOINT
+    assert world.client.get("/root/pypi2").json["result"]["mirror_url"] == PYPI_SIMPLE_ENDPOINT
+    assert "URL" in world.client.put("/root/bad", {"type": "mirror", "mirror_url": "ftp://x/"}, status=400).json[
+        "message"]
+    world.client.get("/root/bad", status=404)
 
 
 def test_credentials_in_mirror_url_work_and_never_show(make_world, caplog):

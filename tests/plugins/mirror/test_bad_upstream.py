@@ -5,6 +5,7 @@ import time
 import pytest
 
 from satchel.model import keys
+from satchel_mirror.state import BACKOFF_FIRST
 
 from .test_pages import HtmlOnlyUpstream
 
@@ -77,10 +78,10 @@ def test_upstream_error_messages_are_json_for_installers(world):
 
 
 @pytest.fixture
-def cached_world(make_world, monkeypatch):
-    """Two projects cached and always expired; back-off short enough to wait out."""
-    monkeypatch.setattr("satchel_mirror.state.BACKOFF_FIRST", 0.5)
+def cached_world(make_world, fake_clock):
+    """Two projects cached and always expired; the back-off passes when the test moves ``world.clock``."""
     world = make_world(mirror_cache_expiry=0)
+    world.clock = fake_clock
     world.wheel("hello-pkg")
     world.wheel("other-pkg")
     assert world.links("hello-pkg") and world.links("other-pkg")
@@ -106,7 +107,7 @@ def test_upstream_down_backs_off_and_serves_stored_pages(cached_world, fault):
     assert "hello_pkg-1.0-py3-none-any.whl" in world.links("hello-pkg")
     assert world.upstream.count("/simple/*") == asked  # served from storage, upstream not asked again
     world.upstream.clear_faults()
-    time.sleep(0.6)  # the first back-off is over
+    world.clock.advance(_mirror_status(world)["upstream-retry-in"])  # the back-off is over
     world.wheel("other-pkg", "2.0")
     assert "other_pkg-2.0-py3-none-any.whl" in world.links("other-pkg")
     assert _mirror_status(world)["upstream-retry-in"] == 0
@@ -119,8 +120,9 @@ def test_back_off_grows_while_upstream_stays_down(cached_world):
     for _ in range(3):
         world.links("hello-pkg")
         pauses.append(_mirror_status(world)["upstream-retry-in"])
-        time.sleep(pauses[-1] + 0.05)
-    assert pauses[0] < pauses[1] < pauses[2] <= 2.0 and pauses[2] > 1.0  # 0.5 s, 1 s, 2 s
+        world.links("hello-pkg")  # within the pause: served from storage, upstream not asked
+        world.clock.advance(pauses[-1])
+    assert pauses == [BACKOFF_FIRST, 2 * BACKOFF_FIRST, 4 * BACKOFF_FIRST]
     assert world.upstream.count("/simple/*") == 3
 
 

@@ -14,6 +14,17 @@ def test_within_expiry_no_upstream_request(world):
     assert world.upstream.count(PAGE) == 1
 
 
+def test_upstream_is_asked_again_once_the_expiry_has_passed(world, fake_clock):
+    world.wheel()
+    world.page("hello-pkg")
+    fake_clock.advance(59)  # the world's mirror_cache_expiry is 60 s
+    world.page("hello-pkg")
+    assert world.upstream.count(PAGE) == 1
+    fake_clock.advance(1)
+    world.page("hello-pkg")
+    assert world.upstream.count(PAGE) == 2
+
+
 def test_after_expiry_revalidates_with_etag_and_reuses_on_304(make_world):
     world = make_world(mirror_cache_expiry=0)
     world.wheel()

@@ -83,3 +83,28 @@ def test_index_json_on_a_replica_lists_upstream_names_from_the_primary(cluster, 
     assert on_replica <= on_primary
     cluster.wait_in_sync(replica, primary)
     assert cluster.status(replica)["replication-errors"] == []
+
+
+def test_replica_enforces_acl_read_and_mirror_policy(cluster, upstream):
+    upstream.add_file("evil-pkg", *make_wheel("evil-pkg", "1.0"))
+    primary = cluster.primary("--no-root-pypi")
+    auth = cluster.auth(primary, "root", "")
+    put = requests.put(primary.url + "/root/up", json={"type": "mirror", "mirror_url": upstream.url},
+                       headers=auth, timeout=10)
+    assert put.status_code == 200, put.text
+    assert requests.put(primary.url + "/root/secret", json={"acl_read": ["root"]}, headers=auth,
+                        timeout=10).status_code == 200
+    replica = cluster.replica(primary)
+    cluster.wait_in_sync(replica, primary)
+    patched = requests.patch(primary.url + "/root/up", json={"mirror_block": ["evil-pkg"]}, headers=auth,
+                             timeout=10)
+    assert patched.json()["result"]["mirror_block"] == ["evil-pkg"], patched.text
+    cluster.wait_in_sync(replica, primary)
+    blocked = requests.get(replica.url + "/root/up/+simple/evil-pkg/", headers=PAGE, timeout=30)
+    assert blocked.status_code == 403 and "mirror_block" in blocked.text
+    assert cluster.status(replica)["mirrors"]["root/up"]["policy"]["mirror_block"] == ["evil-pkg"]
+    assert upstream.count("/simple/evil-pkg/") == 0
+    anonymous = requests.get(replica.url + "/root/secret/+simple/", headers=PAGE, timeout=30)
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic")
+    assert requests.get(replica.url + "/root/secret/+simple/", headers=PAGE, auth=("root", ""),
+                        timeout=30).status_code == 200
