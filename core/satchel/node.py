@@ -12,8 +12,8 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from satchel import clock
 from satchel.errors import ConfigError, SatchelError
-from satchel.model.users import now_iso
 
 log = logging.getLogger(__name__)
 STANDALONE, PRIMARY, REPLICA = "standalone", "primary", "replica"
@@ -92,7 +92,7 @@ class ReplicaStorage:
         log.error("replica: %s: a replica only imports its primary's changes", message)
         with self._lock:
             self.refused_count += 1
-            self.refused.append(f"{now_iso()} {message}")
+            self.refused.append(f"{clock.iso()} {message}")
             del self.refused[:-KEPT_REFUSALS]
         raise LocalCommitRefused("this replica does not commit changes of its own; the write belongs on "
                                  "the primary (see the replica's log and /+status)")
