@@ -61,36 +61,46 @@ def ensure_devpi(venv_dir: Path = DEVPI_VENV) -> Path:
     return venv_dir / "bin"
 
 
-def find_wrk() -> str | None:
-    return shutil.which("wrk")
-
-
 def ensure_wrk() -> str | None:
     """Return the path of wrk, installing the Debian package if possible.
 
     Returns None when wrk cannot be had; callers then fall back to the
     Python load generator.
     """
-    found = find_wrk()
+    return ensure_tool("wrk", "wrk")
+
+
+def ensure_nginx() -> str | None:
+    """Return the path of nginx (Debian ``nginx-light`` installed if possible), or None."""
+    return ensure_tool("nginx", "nginx-light", extra_paths=("/usr/sbin/nginx",))
+
+
+def ensure_tool(command: str, package: str, extra_paths=()) -> str | None:
+    """The path of ``command``, after ``apt-get install -y PACKAGE`` when it is missing."""
+
+    def find() -> str | None:
+        return shutil.which(command) or next((p for p in extra_paths if os.path.exists(p)), None)
+
+    found = find()
     if found:
         return found
     apt = shutil.which("apt-get")
     if not apt:
-        log("wrk not found and apt-get unavailable")
+        log(f"{command} not found and apt-get unavailable")
         return None
     sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
     if sudo is None:
-        log("wrk not found and not root: cannot apt-get install it")
+        log(f"{command} not found and not root: cannot apt-get install it")
         return None
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     try:
-        log("installing wrk: apt-get update")
+        log(f"installing {package}: apt-get update")
         subprocess.run(sudo + [apt, "update"], check=True, env=env,
                        stdout=subprocess.DEVNULL, timeout=600)
-        log("installing wrk: apt-get install -y wrk")
-        subprocess.run(sudo + [apt, "install", "-y", "wrk"], check=True, env=env,
+        log(f"installing {package}: apt-get install -y {package}")
+        subprocess.run(sudo + [apt, "install", "-y", package], check=True, env=env,
                        stdout=subprocess.DEVNULL, timeout=600)
     except (OSError, subprocess.SubprocessError) as exc:
-        log(f"could not install wrk ({exc})")
+        log(f"could not install {package} ({exc})")
         return None
-    return find_wrk()
+    return find()

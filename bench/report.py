@@ -61,6 +61,7 @@ class Results:
     targets: list[str] = field(default_factory=list)  # goals from the issues, met or not
     details: list[str] = field(default_factory=list)  # extra Markdown (tables) for the samples part
     extra_warnings: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)  # extra Markdown after the summary table
 
     @property
     def labels(self) -> tuple[str, str]:
@@ -205,6 +206,8 @@ def render(res: Results, facts: dict[str, str], command: str) -> str:
         *summary_table(res),
         "",
     ]
+    for block in res.sections:
+        parts += [block, ""]
     warnings = res.neighbour_warnings()
     if warnings:
         parts += [f"**Noisy neighbours** (more than {NEIGHBOUR_LIMIT} of a core used by other "

@@ -42,6 +42,7 @@ from report import (  # noqa: E402
     machine_facts,
     render,
 )
+from scenario_bare import run_bare  # noqa: E402
 from scenario_mirror import run_mirror  # noqa: E402
 from scenario_upload import run_inherit, run_uploads  # noqa: E402
 from servers import ServerError, ServerProcess  # noqa: E402
@@ -50,7 +51,7 @@ from targets import DevpiTarget, SatchelTarget, Target, remove_tree  # noqa: E40
 LOAD_SCENARIOS = {"html": HTML_HEADERS, "json": PIP_HEADERS}
 OLD_SCENARIOS = ["html", "json", "startup", "memory"]
 UPLOAD_SCENARIOS = ["upload", "upload-growth", "inherit"]
-ALL_SCENARIOS = OLD_SCENARIOS + UPLOAD_SCENARIOS + ["mirror"]
+ALL_SCENARIOS = OLD_SCENARIOS + ["bare"] + UPLOAD_SCENARIOS + ["mirror"]
 SETTLE_SECONDS = 2.0
 # devpi-server's keyfs cache (default 10,000 entries) is too small for one project with more than
 # about 550 versions: each upload then re-reads the project from disk and takes 1-3 s, so 2,000
@@ -250,7 +251,7 @@ def restarter(targets: tuple[Target, Target], servers: dict[str, ServerProcess],
 def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProcess]) -> Results:
     load_scenarios = [s for s in args.scenarios if s in LOAD_SCENARIOS]
     new_scenarios = [s for s in args.scenarios if s not in OLD_SCENARIOS]
-    needs_load = load_scenarios or "inherit" in new_scenarios or "mirror" in new_scenarios
+    needs_load = load_scenarios or any(s in new_scenarios for s in ("inherit", "mirror", "bare"))
     load = pick_load_generator(args.load) if needs_load else None
     targets = make_targets(args, workdir)
     load_tool = load.describe(args.duration) if load else "none"
@@ -262,7 +263,7 @@ def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProce
         res.notes.append(f"devpi-server runs with --keyfs-cache-size {args.devpi_keyfs_cache_size:,} "
                          "(its default of 10,000 makes uploads to one project crawl at about 1/s "
                          "after some 550 versions)")
-    wants_page = bool(load_scenarios) or any(s in args.scenarios for s in ("startup", "memory"))
+    wants_page = bool(load_scenarios) or any(s in args.scenarios for s in ("startup", "memory", "bare"))
     releases = release_files(args.files) if wants_page else []
     if load_scenarios:
         res.page = f"`{simple_path()}` ({len(releases)} files)"
@@ -290,6 +291,10 @@ def benchmark(args: argparse.Namespace, workdir: Path, running: list[ServerProce
         if "memory" in args.scenarios:
             time.sleep(SETTLE_SECONDS)
             measure_memory(servers, "after load", res)
+    if "bare" in new_scenarios:
+        if args.aa:
+            raise BenchAbort("the bare scenario measures satchel: not with --aa")
+        run_bare(load, servers, workdir, running, args.rounds, args.duration, args.warmup, res)
     if any(s in UPLOAD_SCENARIOS for s in new_scenarios):
         run_uploads(servers, new_scenarios, args, res)
     if "inherit" in new_scenarios:

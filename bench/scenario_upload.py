@@ -27,6 +27,7 @@ from httpfill import FillError, basic_auth, create_index, login, upload_request
 from measure import HTML_HEADERS, BenchAbort, LoadSpec, check_page, measure_load, warm_up
 from procstat import CLK_TCK, CpuSampler, tree_ticks
 from report import NEIGHBOUR_LIMIT, Metric, Results
+from scenario_bigpage import big_page_specs, report_big_page
 from servers import ServerProcess
 
 ONE_PROJECT_INDEX = "a"        # alice/a: N versions of PROJECT; the deepest base of the chain
@@ -315,12 +316,14 @@ def setup_chain(servers: dict[str, ServerProcess]) -> None:
 def run_inherit(load, servers: dict[str, ServerProcess], count: int, rounds: int, duration: float,
                 warmup: float, res: Results) -> None:
     setup_chain(servers)
-    spec = inherit_spec()
+    specs = big_page_specs(inherit_spec().paths[0])
     for label, server in servers.items():
-        check_page(label, server, spec.paths[0], spec.headers, count, res,
-                   "inherit (alice/c <- alice/b <- alice/a)")
-    warm_up(load, servers, [spec], warmup)
-    measure_load(load, servers, [spec], rounds, duration, res)
+        for spec in specs:
+            check_page(label, server, spec.paths[0], spec.headers, count, res,
+                       f"{spec.scenario} (alice/c <- alice/b <- alice/a)")
+    warm_up(load, servers, specs, warmup)
+    measure_load(load, servers, specs, rounds, duration, res)
+    report_big_page(servers, specs[0].paths[0], res)
     cand, base = res.labels
     per = {lab: statistics.median(s.result.rps for s in res.load
                                   if s.scenario == "inherit" and s.label == lab) for lab in res.labels}

@@ -1,12 +1,14 @@
-"""Shared fixtures come from satchel's own pytest plugin (the ``pytest11`` entry point ``satchel``)."""
+"""Shared fixtures come from satchel's own pytest plugin (the ``pytest11`` entry point ``satchel.testing.fixtures``)."""
 
 from importlib.metadata import entry_points
 
 import pytest
 
-if not entry_points(group="pytest11", name="satchel"):
+# servers the storage plugins' tests start (PostgreSQL ...): fixtures of their own, not part of the kit
+pytest_plugins = ["satchel.testing.servers"]
+if not any(ep.value == "satchel.testing.fixtures" for ep in entry_points(group="pytest11")):
     # an editable install made before the entry point existed: `pip install -e ".[test]"` again registers it
-    pytest_plugins = ["satchel.testing.fixtures"]
+    pytest_plugins = ["satchel.testing.fixtures", "satchel.testing.servers"]
 
 
 @pytest.fixture(autouse=True)

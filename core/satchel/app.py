@@ -33,6 +33,7 @@ def parse_storage_spec(spec: str) -> tuple[str, dict[str, str]]:
 
 
 def prepare_serverdir(path: Path) -> Path:
+    """Create the serverdir if needed; a clear ConfigError when that is impossible."""
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -43,6 +44,7 @@ def prepare_serverdir(path: Path) -> Path:
 
 
 def load_node_uuid(serverdir: Path) -> str:
+    """This node's id, kept in ``<serverdir>/.nodeinfo`` (created on first use)."""
     path = serverdir / ".nodeinfo"
     try:
         return json.loads(path.read_text())["uuid"]
@@ -75,7 +77,7 @@ class App:
             self.node_uuid = load_node_uuid(serverdir)
         else:
             self.node_uuid = uuid.uuid4().hex
-        self.storage = self.storage_backend.factory(serverdir, settings)
+        self.storage = self.storage_backend.factory(serverdir, self.storage_backend.settings(config, settings))
         # asked once, here, so no later step of construction can change it
         self._node_role = ask_node_role(self.hook, self)
         if self._node_role.is_replica:
@@ -90,11 +92,14 @@ class App:
         self.hook.satchel_add_middleware(stack=stack)
         self.wsgi = stack.wrap(WSGIApplication(self))
         self.page_cache = PageCache()
+        # first listener: pages are invalidated before anything acknowledges a commit
+        self.page_cache.attach(self.storage)
         cursor = serverdir / ".event-serial" if self.storage_backend.persistent else None
         self.events = EventDispatcher(self, cursor)
         self.storage.add_commit_listener(self.events.notify)
         self._started = False
         self._serial_changed = threading.Condition()
+        self._notified_serial = self.storage.last_serial()
         self.storage.add_commit_listener(self._notify_serial)
 
     @property
@@ -104,13 +109,18 @@ class App:
 
     def _notify_serial(self, serial: int, changes: dict) -> None:
         with self._serial_changed:
+            self._notified_serial = max(self._notified_serial, serial)
             self._serial_changed.notify_all()
 
     def wait_for_serial(self, serial: int, timeout: float) -> bool:
-        """Block until ``serial`` is committed here (e.g. imported from a primary); False on timeout."""
+        """Block until ``serial`` is committed here (e.g. imported from a primary); False on timeout.
+
+        Waits for the commit listeners too, so that no cached page older than ``serial`` is served
+        once this returns.
+        """
         deadline = time.monotonic() + timeout
         with self._serial_changed:
-            while self.storage.last_serial() < serial:
+            while self._notified_serial < serial:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -124,6 +134,7 @@ class App:
         return self.hook.satchel_initialize_locally(app=self) is not False
 
     def is_initialized(self) -> bool:
+        """Whether the storage holds any commit (``init`` or an import happened)."""
         return self.storage.last_serial() >= 0
 
     def initialize(self, root_password: str | None = None, root_pwhash: str | None = None) -> None:
@@ -141,6 +152,7 @@ class App:
         self._started = True
 
     def close(self) -> None:
+        """Stop plugins' workers (``satchel_shutdown``) and the event thread, then close the storage."""
         # workers may exist without start() (e.g. a mirror used in tests or commands)
         self.hook.satchel_shutdown(app=self)
         self._started = False

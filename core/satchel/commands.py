@@ -37,6 +37,7 @@ INITIALIZE = ("serve", "init")  # serve initializes an empty serverdir too
 
 @hookimpl
 def satchel_add_options(parser):
+    """Core's options: serverdir, storage backend, address and threads, public URL, root password."""
     add = parser.add_option
     add("serverdir", default=None, metavar="DIR",
         help="directory of the server's data (default: the platform's user data dir)")
@@ -55,12 +56,14 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``serve``, ``init`` and ``plugins``."""
     commands.add("serve", Command("run the server (initializes an empty serverdir first)", serve))
     commands.add("init", Command("initialize a new serverdir", init))
     commands.add("plugins", Command("list loaded plugins and the hooks they implement", plugins, server=False))
 
 
 def serve(config: Config, pluginmanager) -> int:
+    """``satchel serve``: initialize an empty serverdir, then answer HTTP until SIGTERM or Ctrl-C."""
     app = App(config, pluginmanager)
     try:
         if not app.is_initialized() and app.initializes_locally():
@@ -91,6 +94,7 @@ def _raise_keyboard_interrupt(signum, frame):
 
 
 def init(config: Config, pluginmanager) -> int:
+    """``satchel init``: initialize an empty serverdir (root user, initial indexes) and exit."""
     with App(config, pluginmanager) as app:
         if not app.initializes_locally():
             print(f"prepared {config.serverdir}; its data comes from elsewhere", file=sys.stderr)
@@ -101,6 +105,7 @@ def init(config: Config, pluginmanager) -> int:
 
 
 def plugins(config: Config, pluginmanager) -> int:
+    """``satchel plugins``: list the loaded plugins with their versions and hooks."""
     for name, version, hooks in plugin_versions(pluginmanager):
         print(f"{name} {version}: {', '.join(hooks) or '-'}")
     return 0

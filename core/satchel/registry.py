@@ -16,12 +16,14 @@ class Registry(Generic[T]):
         self._entries: dict[str, T] = {}
 
     def add(self, name: str, entry: T) -> T:
+        """Register ``entry`` under ``name`` and return it; a name already taken raises DuplicateName."""
         if name in self._entries:
             raise DuplicateName(f"{self.kind} {name!r} is already registered")
         self._entries[name] = entry
         return entry
 
     def get(self, name: str) -> T:
+        """The entry of ``name``; an unknown name is a ConfigError listing the known ones."""
         try:
             return self._entries[name]
         except KeyError:
@@ -38,4 +40,5 @@ class Registry(Generic[T]):
         return len(self._entries)
 
     def items(self) -> list[tuple[str, T]]:
+        """``(name, entry)`` pairs, sorted by name."""
         return sorted(self._entries.items())

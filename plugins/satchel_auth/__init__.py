@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 @hookimpl
 def satchel_add_options(parser):
+    """``--restrict-modify`` (who administers users and indexes) and ``--secretfile`` (token signing key)."""
     parser.add_option("restrict-modify", default=None, metavar="SPEC", commands=("serve",),
                       help="only these users and :groups (comma separated) may create or modify "
                            "users and indexes; list root explicitly")
@@ -29,12 +30,14 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``passwd USER``."""
     commands.add("passwd", Command("set a user's password (from the terminal, or one line of stdin)",
                                    passwd, arguments=("user",)))
 
 
 @hookimpl
 def satchel_add_routes(router):
+    """``POST /+login`` and the users REST API (``PUT``/``PATCH``/``DELETE /USER``)."""
     router.add("login", r"/\+login", users_api.login, methods=("POST",), predicate=users_api.accepts_json)
     router.add("user_write", U + r"/?", users_api.create_user, methods=("PUT",))
     router.add("user_modify", U + r"/?", users_api.modify_user, methods=("PATCH",))
@@ -43,22 +46,26 @@ def satchel_add_routes(router):
 
 @hookimpl
 def satchel_startup(app):
+    """Load the secret and build the authenticator before the first request."""
     auth_state(app)
 
 
 @hookimpl
 def satchel_get_credentials(request):
+    """Credentials from ``X-Devpi-Auth`` or, without it, Basic auth."""
     return credentials_from(request.headers)
 
 
 @hookimpl
 def satchel_authenticate(request, username, secret):
+    """A valid login token or password of the user gives their identity."""
     state = auth_state(request.app)
     return state.authenticator.authenticate(request.tx, username, secret)
 
 
 @hookimpl
 def satchel_permits(request, identity, permission, context):
+    """devpi's ACL rules; read permissions on an index also check ``acl_read`` along its bases."""
     policy = auth_state(request.app).policy
     if permission in READ_PERMISSIONS and isinstance(context, Stage):
         return may_read_stage(request.tx, identity, policy.admins(), context)
@@ -67,16 +74,19 @@ def satchel_permits(request, identity, permission, context):
 
 @hookimpl
 def satchel_indexconfig_defaults(index_type):
+    """Every index gets ``acl_read`` (who may read it; everybody by default)."""
     return {"acl_read": list(DEFAULT_ACL_READ)}
 
 
 @hookimpl
 def satchel_validate_indexconfig(app, tx, old, new, identity):
+    """Normalize ``acl_read`` and refuse new bases the caller may not read."""
     new["acl_read"] = normalize_acl_read(new.get("acl_read"))
     check_new_bases(app, tx, identity, auth_state(app).policy.admins(), old, new)
 
 
 @hookimpl
 def satchel_configure(config):
+    """Refuse a ``--restrict-modify`` that names nobody."""
     if config.get("restrict_modify") is not None and not parse_principals(config.restrict_modify):
         raise ConfigError("--restrict-modify needs at least one user or :group")

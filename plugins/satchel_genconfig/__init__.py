@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``gen-config [DIR]``; it reads the options of ``serve`` to render the files."""
     commands.add("gen-config", Command(
         "write nginx, systemd, supervisor and retention files for this server into DIR "
         "(default: ./gen-config)", gen_config, arguments=("dir",), options_of=("serve",)))

@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 
 
 class MirrorSpecs:
+    """Hooks the mirror plugin declares for other plugins (added by ``satchel_add_hookspecs``)."""
     @hookspec(firstresult=True)
     def satchel_mirror_upstream_auth(self, stage, url):
         """Return an ``Authorization`` header value for requests to the upstream ``url`` of ``stage``,
@@ -30,11 +31,13 @@ class MirrorSpecs:
 
 @hookimpl
 def satchel_add_hookspecs(pluginmanager):
+    """Declare ``satchel_mirror_upstream_auth``."""
     pluginmanager.add_hookspecs(MirrorSpecs)
 
 
 @hookimpl
 def satchel_add_options(parser):
+    """Freshness, upstream timeout, offline mode, who may add mirrors, and ``--no-root-pypi``."""
     parser.add_option("mirror-cache-expiry", default=1800, type=int, metavar="SECONDS", commands=("serve",),
                       help="re-check upstream project pages after this long (default 1800; per index: "
                            "mirror_cache_expiry)")
@@ -54,6 +57,7 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``mirror-prune DAYS [USER/INDEX]``."""
     commands.add("mirror-prune", Command(
         "delete cached mirror files not requested for DAYS days (optionally of one USER/INDEX)",
         prune_command, arguments=("days", "index")))
@@ -61,6 +65,7 @@ def satchel_add_commands(commands):
 
 @hookimpl
 def satchel_index_types(index_types):
+    """Register ``mirror``: an index whose projects come from an upstream simple API."""
     index_types.add("mirror", IndexType(
         "mirror", MirrorStage, defaults=MIRROR_DEFAULTS, optional=MIRROR_OPTIONAL, is_mirror=True,
         normalize=normalize_mirror_config, public_config=public_mirror_config))
@@ -68,6 +73,7 @@ def satchel_index_types(index_types):
 
 @hookimpl
 def satchel_init_serverdir(app, tx):
+    """Create ``root/pypi``, a mirror of PyPI, unless ``--no-root-pypi``."""
     if app.config.get("no_root_pypi"):
         return
     create_index(tx, app, "root", "pypi", {
@@ -90,6 +96,7 @@ def _mirror_admin(identity, config) -> bool:
 
 @hookimpl
 def satchel_validate_indexconfig(app, tx, old, new, identity):
+    """Only root or ``--mirror-admins`` may create a mirror or change its ``mirror_url``."""
     if new.get("type") != "mirror" or identity is None:
         return
     changes_url = old is None or old.get("mirror_url") != new.get("mirror_url")
@@ -111,8 +118,11 @@ def refresh(request):
 
 @hookimpl
 def satchel_add_routes(router):
-    # predicates narrow these to mirror indexes: they go ahead of every general route (the private
-    # indexes' DELETE routes included, when that plugin is loaded)
+    """Cached files, ``refresh``, and deleting cached files, ahead of core's and private routes.
+
+    Predicates narrow them to mirror indexes, so their priority band puts them ahead of every general route
+    (the private indexes' DELETE routes included, when that plugin is loaded).
+    """
     router.add("mirror_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", files.serve_mirror_file,
                predicate=files.is_mirror_request, permission="pkg_read", priority=PRIORITY_INDEX_TYPE)
     router.add("mirror_refresh", UI + r"/\+simple/(?P<project>[^/]+)/refresh", refresh, methods=("POST",))
@@ -126,15 +136,18 @@ def satchel_add_routes(router):
 
 @hookimpl
 def satchel_status_info(app):
+    """Per mirror: upstream contact, back-off, cached pages and files (``mirrors``)."""
     return {"mirrors": mirror_status(app)}
 
 
 @hookimpl
 def satchel_stage_deleted(app, stage):
+    """Forget the runtime state of a deleted (mirror) index."""
     runtime(app).states.pop(stage.name, None)
     files.forget_index(app, stage.name)
 
 
 @hookimpl
 def satchel_shutdown(app):
+    """Stop the upstream fetch threads and close the HTTP session."""
     runtime(app).close()

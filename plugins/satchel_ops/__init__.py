@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 @hookimpl
 def satchel_add_options(parser):
+    """Options of ``export``, ``import`` and ``fsck``, each limited to its command."""
     parser.add_option("include-mirrored-files", flag=True, default=False, commands=("export",),
                       help="export: include files cached from mirrors")
     parser.add_option("hard-links", flag=True, default=False, commands=("export", "import"),
@@ -34,6 +35,7 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``export DIR``, ``import DIR`` and ``fsck``."""
     commands.add("export", Command("dump all data into DIR (absent or empty)", export_command, ("dir",)))
     commands.add("import", Command("load a dump (satchel's, or devpi's with --from-devpi) into the serverdir",
                                    import_command, ("dir",)))
@@ -47,6 +49,7 @@ def _dir(config) -> Path:
 
 
 def export_command(config, pluginmanager) -> int:
+    """``satchel export DIR``: write every record and file of an initialized serverdir as a dump."""
     target = _dir(config)
     with App(config, pluginmanager) as app:
         if not app.is_initialized():
@@ -59,6 +62,7 @@ def export_command(config, pluginmanager) -> int:
 
 
 def import_command(config, pluginmanager) -> int:
+    """``satchel import DIR``: validate a dump (satchel's or, with --from-devpi, devpi's), then load it."""
     source = _dir(config)
     if config.get("from_devpi"):
         parsed = devpi_import.validate_devpi_dump(source, progress=progress)
@@ -91,6 +95,7 @@ def _missing_root(app) -> bool:
 
 
 def fsck_command(config, pluginmanager) -> int:
+    """``satchel fsck``: check files against their hashes and references; 1 when problems are found."""
     serverdir = config.serverdir
     if (config.get("storage") or "sqlite").startswith("sqlite"):
         if not (serverdir / "satchel.sqlite").exists():

@@ -16,6 +16,8 @@ from satchel.model.indexes import require_stage, resolution_order
 from satchel.names import normalize_project
 from satchel.web.responses import redirect
 
+# uploaded HTML runs in an opaque origin: its scripts cannot reach the index's cookies, pages or API
+DOC_POLICY = "sandbox allow-scripts allow-popups allow-forms"
 MAX_MEMBERS = 100_000
 MAX_UNPACKED_SIZE = 4 << 30  # sum of the members' sizes
 CHUNK_SIZE = 1 << 16
@@ -105,4 +107,5 @@ def doc_view(request):
     response.content_type = mimetypes.guess_type(member)[0] or "application/octet-stream"
     response.content_length = info.file_size
     response.headers["Cache-Control"] = "max-age=60, public"
+    response.headers["Content-Security-Policy"] = DOC_POLICY
     return response

@@ -10,5 +10,6 @@ __version__ = "0.1.0"
 
 @hookimpl
 def satchel_storage_backend(backends):
+    """Offer the ``sqlite`` backend (the default ``--storage``)."""
     backends.add("sqlite", StorageBackend(
         "sqlite", SqliteStorage, "SQLite database in the serverdir, files under +blobs/ (default)"))

@@ -10,8 +10,9 @@ from typing import Any
 
 from satchel.errors import ConfigError
 from satchel.storage.blobs import FileBlobStore
-from satchel.storage.contract import Changes, CommitListener, ReadTx, Storage, WriteTx
+from satchel.storage.contract import Changes, CommitListener, Storage, WriteTx
 from satchel.storage.locks import FileLocks
+from satchel.storage.txbase import SqlRead, changes_since_query, notify_commit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, serial INTEGER NOT NULL);
@@ -19,16 +20,10 @@ CREATE TABLE IF NOT EXISTS changelog (serial INTEGER PRIMARY KEY, changes TEXT N
 """
 
 
-def _prefix_end(prefix: str) -> str:
-    # every key starting with prefix sorts below prefix + U+10FFFF
-    return prefix + "\U0010ffff"
-
-
-class _SqliteRead(ReadTx):
+class _SqliteRead(SqlRead):
     def __init__(self, conn: sqlite3.Connection):
-        self._conn = conn
         row = conn.execute("SELECT max(serial) FROM changelog").fetchone()
-        self.serial = -1 if row[0] is None else row[0]
+        super().__init__(conn, -1 if row[0] is None else row[0])
 
     def release(self) -> None:
         """End the snapshot (before this thread writes), so the WAL can be reset after the commit."""
@@ -41,29 +36,6 @@ class _SqliteRead(ReadTx):
             self._conn.execute("BEGIN")
             row = self._conn.execute("SELECT max(serial) FROM changelog").fetchone()
             self.serial = -1 if row[0] is None else row[0]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
-
-    def get_serial(self, key: str) -> int:
-        row = self._conn.execute("SELECT serial FROM kv WHERE key = ?", (key,)).fetchone()
-        return -1 if row is None else row[0]
-
-    def get_with_serial(self, key: str) -> tuple[Any, int]:
-        row = self._conn.execute("SELECT value, serial FROM kv WHERE key = ?", (key,)).fetchone()
-        return (None, -1) if row is None else (json.loads(row[0]), row[1])
-
-    def keys(self, prefix: str) -> list[str]:
-        rows = self._conn.execute(
-            "SELECT key FROM kv WHERE key >= ? AND key < ? ORDER BY key", (prefix, _prefix_end(prefix)))
-        return [row[0] for row in rows]
-
-    def items(self, prefix: str) -> list[tuple[str, Any]]:
-        rows = self._conn.execute(
-            "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key",
-            (prefix, _prefix_end(prefix)))
-        return [(row[0], json.loads(row[1])) for row in rows]
 
 
 class _SqliteWrite(_SqliteRead, WriteTx):
@@ -199,20 +171,10 @@ class SqliteStorage(Storage):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        self._after_commit(serial, tx.changes, tx._callbacks)
-
-    def _after_commit(self, serial: int, changes: Changes, callbacks=()) -> None:
-        for callback in callbacks:
-            callback(serial)
-        for listener in self._listeners:
-            listener(serial, changes)
+        notify_commit(self._listeners, serial, tx.changes, tx._callbacks)
 
     def changes_since(self, serial: int, limit: int | None = None):
-        query = "SELECT serial, changes FROM changelog WHERE serial > ? ORDER BY serial"
-        params: tuple = (serial,)
-        if limit is not None:
-            query += " LIMIT ?"
-            params = (serial, limit)
+        query, params = changes_since_query(serial, limit)
         with self._latest() as conn:
             rows = conn.execute(query, params).fetchall()
         for number, text in rows:
@@ -240,7 +202,7 @@ class SqliteStorage(Storage):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        self._after_commit(serial, changes)
+        notify_commit(self._listeners, serial, changes)
 
     def lock(self, name: str):
         """A lock file per name under ``+locks/``, shared by every process on this serverdir."""

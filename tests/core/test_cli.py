@@ -37,7 +37,7 @@ def test_disable_plugin(capsys, monkeypatch):
 def test_unknown_storage(tmp_path, capsys):
     assert main(["init", "--serverdir", str(tmp_path / "s"), "--storage", "nosuch"]) == 2
     err = capsys.readouterr().err
-    assert "unknown storage backend 'nosuch'" in err and "memory, sqlite" in err
+    assert "unknown storage backend 'nosuch'" in err and "memory, postgresql, sqlite" in err
 
 
 def test_init_twice(tmp_path, capsys):

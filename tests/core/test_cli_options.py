@@ -38,7 +38,16 @@ def run(*args, env=None, cwd=None):
                           env={**os.environ, **(env or {})}, cwd=cwd, stdin=subprocess.DEVNULL)
 
 
+def server_wide(declared) -> set[str]:
+    """Options every serverdir subcommand takes: core's and storage plugins' (e.g. a backend's DSN)."""
+    options, _ = declared
+    names = {option.name for option in options.values() if option.server_wide}
+    assert SERVER_WIDE <= names
+    return names
+
+
 def test_each_subcommand_takes_what_applies(declared):
+    SERVER_WIDE = server_wide(declared)  # noqa: N806 - core's set plus what storage plugins declare
     assert takes(declared, "init") == SERVER_WIDE | {"root-passwd", "no-root-pypi"}
     assert takes(declared, "fsck") == SERVER_WIDE | {"no-checksum", "repair", "request-timeout", "offline-mode"}
     assert takes(declared, "export") == SERVER_WIDE | {"include-mirrored-files", "hard-links"}

@@ -77,7 +77,7 @@ def test_failing_write_rolls_everything_back(client, explode, status):
 
 
 def test_route_table_snapshot(make_app):
-    app = make_app(disable_plugins=["auth", "mirror", "replica", "private", "ops"])
+    app = make_app(disable_plugins=["auth", "mirror", "replica", "private", "ops", "web"])
     table = app.router.table()
     assert [name for name, _, _ in table][:19] == [
         "status", "api_root", "api_user", "api_index", "file",

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -189,6 +190,14 @@ def test_disable_plugins_environment_variable(env, tmp_path):
 EXAMPLE = Path(__file__).resolve().parents[2] / "contrib" / "example_plugin"
 
 
+def _pytest_in(directory: Path) -> subprocess.CompletedProcess:
+    """A fresh pytest process in ``directory`` with the example importable (it is not installed)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "COV_"))}
+    env.update(PYTHONPATH=str(EXAMPLE), PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
+                          cwd=directory, env=env, capture_output=True, text=True, timeout=300)
+
+
 def test_contrib_example_plugin_passes_its_tests_with_the_kit():
     """The template declares its entry point and its own tests pass in a fresh pytest process, whose fixtures come
     from satchel's pytest plugin (the ``pytest11`` entry point), not from any conftest."""
@@ -196,9 +205,16 @@ def test_contrib_example_plugin_passes_its_tests_with_the_kit():
     assert pyproject["project"]["entry-points"]["satchel.plugins"] == {"example": "satchel_example"}
     assert pyproject["project"]["optional-dependencies"]["test"] == ["satchel[testing]"]
     assert not list(EXAMPLE.rglob("conftest.py"))
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "COV_"))}
-    env.update(PYTHONPATH=str(EXAMPLE), PYTHONDONTWRITEBYTECODE="1")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
-                            cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=300)
+    result = _pytest_in(EXAMPLE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_a_conftest_naming_the_kit_the_old_way_still_works(tmp_path):
+    """Third-party suites written before the entry point existed say ``pytest_plugins = [...]`` themselves."""
+    shutil.copytree(EXAMPLE / "tests", tmp_path / "tests")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "tests" / "conftest.py").write_text('pytest_plugins = ["satchel.testing.fixtures"]\n')
+    result = _pytest_in(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout

@@ -77,10 +77,25 @@ def test_test_kit_is_a_pytest_plugin_of_the_testing_extra(source_tree):
     """``satchel[testing]`` brings pytest and WebTest; pytest finds the kit through the ``pytest11`` entry point;
     the runtime dependencies need neither."""
     project = tomllib.loads((source_tree.repo / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert project["entry-points"]["pytest11"] == {"satchel": "satchel.testing.fixtures"}
+    assert project["entry-points"]["pytest11"] == {"satchel.testing.fixtures": "satchel.testing.fixtures"}
     testing = {requirement.split(">")[0].split("=")[0].lower() for requirement in
                project["optional-dependencies"]["testing"]}
     assert {"pytest", "webtest"} <= testing
     runtime = " ".join(project["dependencies"]).lower()
     assert "pytest" not in runtime and "webtest" not in runtime
     assert "satchel[testing]" in project["optional-dependencies"]["test"]
+
+
+def test_setup_cfg_and_pyproject_do_not_overlap(source_tree):
+    """setup.cfg: the package layout only; pyproject.toml: everything else (their header comments say so)."""
+    parser = configparser.ConfigParser()
+    parser.read(source_tree.repo / "setup.cfg", encoding="utf-8")
+    layout = {"options": {"packages", "package_dir"}, "options.package_data": None}
+    for section in parser.sections():
+        assert section in layout, f"setup.cfg [{section}] belongs in pyproject.toml"
+        allowed = layout[section]
+        extra = set(parser.options(section)) - allowed if allowed is not None else set()
+        assert not extra, f"setup.cfg [{section}] {sorted(extra)} belong in pyproject.toml"
+    pyproject = tomllib.loads((source_tree.repo / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "setuptools" not in pyproject.get("tool", {}), "pyproject.toml [tool.setuptools]: the layout is setup.cfg's"
+    assert {"name", "version", "dependencies"} <= set(pyproject["project"])

@@ -27,6 +27,7 @@ class Stage:
 
     @property
     def is_mirror(self) -> bool:
+        """Whether the index type caches another index (its files and pages come from upstream)."""
         return self.index_type.is_mirror
 
     def __repr__(self) -> str:
@@ -83,6 +84,7 @@ def list_versions(tx, stage: Stage, project: str) -> list[str]:
 
 
 def get_stage(tx, app, username: str, indexname: str) -> Stage | None:
+    """The index ``username/indexname`` as its type's Stage, or None when it does not exist."""
     config = tx.get(keys.index(username, indexname))
     if config is None:
         return None
@@ -90,6 +92,7 @@ def get_stage(tx, app, username: str, indexname: str) -> Stage | None:
 
 
 def make_stage(app, username: str, indexname: str, config: dict) -> Stage:
+    """A Stage of the class the config's index type declares (no storage read)."""
     index_type = app.index_types.get(config["type"])
     return index_type.stage_class(app, username, indexname, config, index_type)
 
@@ -105,6 +108,7 @@ def require_stage(tx, app, username: str, indexname: str) -> Stage:
 
 
 def list_stages(tx, app, username: str) -> list[Stage]:
+    """The indexes of ``username``, by name."""
     prefix = keys.user_indexes(username)
     return [make_stage(app, username, key[len(prefix):], config) for key, config in tx.items(prefix)]
 

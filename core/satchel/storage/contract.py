@@ -15,7 +15,7 @@ use the declared name and never probe a backend for attributes.
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -224,9 +224,20 @@ class Storage(ABC):
 
 @dataclass
 class StorageBackend:
-    """What a backend registers: ``factory(serverdir, settings) -> Storage``."""
+    """What a backend registers: ``factory(serverdir, settings) -> Storage``.
+
+    ``options`` maps option names (their ``dest``, e.g. ``postgresql_dsn``) to setting keys: the
+    app passes an option's value as that setting unless ``--storage NAME:key=...`` gives it.
+    """
 
     name: str
     factory: Callable[..., Storage]
     description: str = ""
     persistent: bool = True
+    options: dict[str, str] = field(default_factory=dict)
+
+    def settings(self, config, given: dict[str, str]) -> dict[str, str]:
+        """The factory's settings: ``given`` (from ``--storage``) over values of ``options``."""
+        from_options = {key: str(config.get(dest)) for dest, key in self.options.items()
+                        if config.get(dest) not in (None, "")}
+        return {**from_options, **given}

@@ -4,14 +4,15 @@ import hashlib
 import io
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from satchel.plugin import hookimpl
 from satchel.storage.blobs import check_sha256
 from satchel.storage.contract import (
-    BlobInfo, BlobStore, Changes, CommitListener, ReadTx, SpooledBlob, Storage, StorageBackend, WriteTx)
+    BlobInfo, BlobStore, Changes, CommitListener, ReadTx, SpooledBlob, Storage, StorageBackend)
+from satchel.storage.txbase import BufferedWrite, notify_commit
 
 
 class MemoryBlobStore(BlobStore):
@@ -75,49 +76,6 @@ class _MemoryRead(ReadTx):
         return [(k, self.get(k)) for k in self.keys(prefix)]
 
 
-class _MemoryWrite(_MemoryRead, WriteTx):
-    def __init__(self, storage: "MemoryStorage", serial: int):
-        super().__init__(storage, serial)
-        self._pending: dict[str, str | None] = {}
-        self._changes: Changes = {}
-        self._callbacks: list[Callable[[int], None]] = []
-
-    def _lookup(self, key: str) -> tuple[str | None, int]:
-        if key in self._pending:
-            text = self._pending[key]
-            return text, (self.serial + 1 if text is not None else -1)
-        return super()._lookup(key)
-
-    def keys(self, prefix: str) -> list[str]:
-        names = set(super().keys(prefix)) | {k for k in self._pending if k.startswith(prefix)}
-        return sorted(k for k in names if self._lookup(k)[0] is not None)
-
-    def _record(self, key: str, value: Any) -> None:
-        back_serial = self._changes[key][0] if key in self._changes else super()._lookup(key)[1]
-        text = None if value is None else json.dumps(value)
-        self._pending[key] = text
-        if text is None and back_serial == -1:
-            # deleting what never was committed changes nothing
-            self._changes.pop(key, None)
-        else:
-            self._changes[key] = [back_serial, None if text is None else json.loads(text)]
-
-    def set(self, key: str, value: Any) -> None:
-        if value is None:
-            raise ValueError("use delete() to remove a key")
-        self._record(key, value)
-
-    def delete(self, key: str) -> None:
-        self._record(key, None)
-
-    @property
-    def changes(self) -> Changes:
-        return self._changes
-
-    def on_commit(self, callback: Callable[[int], None]) -> None:
-        self._callbacks.append(callback)
-
-
 class MemoryStorage(Storage):
     """Everything in process memory; lost at exit."""
 
@@ -140,12 +98,12 @@ class MemoryStorage(Storage):
     @contextmanager
     def write(self):
         with self._lock:
-            tx = _MemoryWrite(self, self.last_serial())
+            tx = BufferedWrite(_MemoryRead(self, self.last_serial()))
             yield tx
             if not tx.changes:
                 return
             serial = self._apply(tx.serial + 1, tx.changes)
-        self._after_commit(serial, tx.changes, tx._callbacks)
+        notify_commit(self._listeners, serial, tx.changes, tx.callbacks)
 
     def _apply(self, serial: int, changes: Changes) -> int:
         for key, (_, value) in changes.items():
@@ -153,12 +111,6 @@ class MemoryStorage(Storage):
             self._versions.setdefault(key, []).append((serial, text))
         self._log.append(json.dumps(changes))
         return serial
-
-    def _after_commit(self, serial, changes, callbacks=()):
-        for callback in callbacks:
-            callback(serial)
-        for listener in self._listeners:
-            listener(serial, changes)
 
     def changes_since(self, serial: int, limit: int | None = None):
         start = max(serial + 1, 0)
@@ -171,7 +123,7 @@ class MemoryStorage(Storage):
             if serial != self.last_serial() + 1:
                 raise ValueError(f"expected serial {self.last_serial() + 1}, got {serial}")
             self._apply(serial, changes)
-        self._after_commit(serial, changes)
+        notify_commit(self._listeners, serial, changes)
 
     def add_commit_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)

@@ -1,7 +1,7 @@
 """satchel's test kit as a pytest plugin: apps on memory or sqlite storage, WebTest clients, live servers.
 
-pytest loads it through the ``pytest11`` entry point ``satchel`` once ``satchel[testing]`` is installed (disable it
-with ``-p no:satchel``); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
+pytest loads it through the ``pytest11`` entry point ``satchel.testing.fixtures`` once ``satchel[testing]`` is
+installed (``-p no:satchel.testing.fixtures`` disables it); docs/writing-plugins.md documents every fixture. The runtime never imports this package.
 """
 
 import base64
@@ -10,7 +10,9 @@ import io
 import zipfile
 
 import pytest
+import requests
 from argon2 import PasswordHasher
+from pypi_simple import PYPI_SIMPLE_ENDPOINT
 
 from satchel import clock
 from satchel.app import create_app
@@ -36,6 +38,15 @@ def make_wheel(name: str, version: str, extra: str = "") -> tuple[str, bytes]:
         for path, data in files.items():
             archive.writestr(path, data)
     return f"{dist}-{version}-py3-none-any.whl", buf.getvalue()
+
+
+def make_zip(files: dict[str, bytes]) -> bytes:
+    """A zip archive of ``{member name: bytes}`` (doc zips, bad archives)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 def _record_hash(data: bytes) -> str:
@@ -119,6 +130,17 @@ def testapp(app):
     from webtest import TestApp  # imported here: loading the plugin must not need WebTest
 
     return TestApp(app.wsgi)
+
+
+@pytest.fixture(scope="session")
+def real_upstream() -> str:
+    """The real PyPI simple API URL, for tests marked ``live``; skips the test when it cannot be reached in a few
+    seconds, so the default test run works offline."""
+    try:
+        requests.head(PYPI_SIMPLE_ENDPOINT, timeout=3)
+    except requests.RequestException as exc:
+        pytest.skip(f"the real upstream {PYPI_SIMPLE_ENDPOINT} cannot be reached ({type(exc).__name__})")
+    return PYPI_SIMPLE_ENDPOINT
 
 
 @pytest.fixture

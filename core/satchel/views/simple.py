@@ -5,44 +5,109 @@ from urllib.parse import quote
 from webob import Response
 
 from satchel.errors import BadRequest, NotFound
-from satchel.model.indexes import require_stage, resolution_order
+from satchel.identity import ANONYMOUS
+from satchel.model.indexes import Stage, require_stage, resolution_order
 from satchel.model.projects import contributing_stages, merged_links, project_names, project_validators
 from satchel.names import normalize_project
 from satchel.views import render
 from satchel.web import negotiate
+from satchel.web.pagecache import Page
 from satchel.web.responses import redirect
+from satchel.web.wsgi import OPEN_PERMISSIONS
 
 VARY = "Accept, User-Agent"
 
 
-def _link_prefix(request) -> str:
-    """Prefix turning a stored ``user/index/+f/...`` path into a link relative to this page."""
+def _link_prefix(request) -> tuple[str, list[str] | None]:
+    """Prefix turning a stored ``user/index/+f/...`` path into a link relative to this page,
+    and the page's directory (None for absolute links)."""
     if request.app.config.get("absolute_urls") or "X-Devpi-Absolute-Urls" in request.headers:
-        return request.base_url + "/"
-    depth = request.path_info.count("/") - 1
-    return "../" * depth
+        return request.base_url + "/", None
+    page_dir = request.path_info.split("/")[1:-1]
+    return "../" * len(page_dir), page_dir
 
 
-def _cached_response(request, key, media_type: str, build) -> Response:
+def _content_type(media_type: str) -> str:
+    return "text/html; charset=UTF-8" if media_type == negotiate.TEXT_HTML else media_type
+
+
+def _page_response(request, page: Page) -> Response:
+    status, headers, body = page.answer(request.environ, strip_head=False)  # webob strips HEAD bodies
+    return Response(status=status, headerlist=headers, app_iter=[body])
+
+
+def _cached_page(request, key, media_type: str, build, extra_headers=()) -> Page:
     cache = request.app.page_cache
-    entry = cache.get(key)
-    if entry is None:
+    page = cache.get(key)
+    if page is None:
         body = build()
         if body is None:
             raise NotFound(f"The project {key[1]} does not exist.")
-        entry = cache.put(key, body)
-    etag, body = entry
-    response = Response(status=200)
-    response.headers["Vary"] = VARY
-    response.headers["ETag"] = f'"{etag}"'
-    if etag in request.if_none_match:
-        response.status = 304
-        del response.headers["Content-Type"]
-        return response
-    response.headers["Content-Type"] = media_type if media_type != negotiate.TEXT_HTML \
-        else "text/html; charset=UTF-8"
-    response.body = body
-    return response
+        page = cache.put(key, Page(cache.etag_for(key), body, _content_type(media_type), VARY,
+                                   extra_headers))
+    return page
+
+
+def _fast_key(request):
+    """What a page found without storage is keyed by: path and negotiated form (None: not cacheable)."""
+    environ = request.environ
+    if environ.get("QUERY_STRING") or "HTTP_X_DEVPI_ABSOLUTE_URLS" in environ \
+            or request.app.config.get("absolute_urls"):
+        return None
+    return environ.get("PATH_INFO", ""), negotiate.negotiate_accept(environ.get("HTTP_ACCEPT", ""))
+
+
+def cached_answer(request):
+    """``(status, headers, body, serial)`` of a page whose indexes saw no commit since it was built, or None.
+
+    Runs before the request's storage snapshot is opened (``WSGIApplication``); a None sends
+    the request down the full path, which remembers the page for next time.
+    """
+    key = _fast_key(request)
+    if key is None:
+        return None
+    cache = request.app.page_cache
+    serial = cache.current()
+    request.fast_page = (key, serial)  # taken before the snapshot is opened
+    found = cache.get_fast(key)
+    if found is None:
+        return None
+    page, public = found
+    if not public:
+        return None  # the full path checks who asks
+    status, headers, body = page.answer(request.environ)
+    return status, headers, body, serial
+
+
+def _follows_commits(stage) -> bool:
+    """Pages of this index change only by commits of keys scoped to it (not a mirror's)."""
+    cls = type(stage)
+    return (not stage.is_mirror and cls.project_serial is Stage.project_serial
+            and cls.get_project is Stage.get_project and cls.page_headers is Stage.page_headers)
+
+
+def _anonymous_may_read(request, stage) -> bool:
+    """Whether an anonymous caller passes the checks this request passed (route permission, ``pkg_read``
+    on the index as ``WSGIApplication`` checks it): then the page is served without asking who calls."""
+
+    def permits(permission, context) -> bool:
+        answer = request.app.hook.satchel_permits(request=request, identity=ANONYMOUS, permission=permission,
+                                                  context=context)
+        return permission in OPEN_PERMISSIONS if answer is None else bool(answer)
+
+    permission = request.route.permission if request.route is not None else None
+    return (permission is None or permits(permission, request.matchdict)) and permits("pkg_read", stage)
+
+
+def _remember_fast(request, page: Page, stage, order) -> None:
+    """Let the next request for this path find ``page`` without storage, when that is safe."""
+    pending = getattr(request, "fast_page", None)
+    if pending is None or not all(_follows_commits(s) for s in order):
+        return
+    key, clock = pending
+    # a missing base joins the order once created: its name is a dependency too
+    deps = {s.name for s in order} | {base for s in order for base in s.config.get("bases", ())}
+    request.app.page_cache.put_fast(key, page, clock, deps, _anonymous_may_read(request, stage))
 
 
 def _stage(request):
@@ -64,7 +129,7 @@ def simple_project(request) -> Response:
     media_type = negotiate.simple_media_type(request)
     tx = request.tx
     order = resolution_order(tx, request.app, stage)
-    prefix = _link_prefix(request)
+    prefix, page_dir = _link_prefix(request)
     contributing = contributing_stages(tx, stage, order, normalized)
     key = ("project", normalized, stage.name, media_type, prefix,
            project_validators(tx, order, contributing, normalized))
@@ -75,12 +140,12 @@ def simple_project(request) -> Response:
             return None
         links, versions, status = merged
         if media_type == negotiate.SIMPLE_JSON:
-            return render.project_json(normalized, links, versions, prefix, status)
-        return render.project_html(stage.name, normalized, links, prefix, status)
+            return render.project_json(normalized, links, versions, prefix, status, page_dir)
+        return render.project_html(stage.name, normalized, links, prefix, status, page_dir)
 
-    response = _cached_response(request, key, media_type, build)
-    response.headers.update(stage.page_headers(tx, normalized))
-    return response
+    page = _cached_page(request, key, media_type, build, stage.page_headers(tx, normalized).items())
+    _remember_fast(request, page, stage, order)
+    return _page_response(request, page)
 
 
 def simple_list(request) -> Response:
@@ -102,7 +167,7 @@ def simple_list(request) -> Response:
             return render.list_json(names)
         return render.list_html(stage.name, names, href_prefix)
 
-    return _cached_response(request, key, media_type, build)
+    return _page_response(request, _cached_page(request, key, media_type, build))
 
 
 def _streamed_list(request, stage, order, media_type: str, href_prefix: str) -> Response:
@@ -113,8 +178,7 @@ def _streamed_list(request, stage, order, media_type: str, href_prefix: str) -> 
     else:
         chunks = render.list_html_chunks(stage.name, names, href_prefix)
     response = Response(status=200, app_iter=chunks)
-    response.headers["Content-Type"] = media_type if media_type != negotiate.TEXT_HTML \
-        else "text/html; charset=UTF-8"
+    response.headers["Content-Type"] = _content_type(media_type)
     response.headers["Vary"] = VARY
     return response
 
@@ -130,3 +194,6 @@ def simple_redirect_or_serve(view):
     handler.__name__ = view.__name__ + "_noslash"
     handler.__doc__ = view.__doc__
     return handler
+
+
+simple_project.cached_answer = cached_answer  # WSGIApplication asks it before opening storage

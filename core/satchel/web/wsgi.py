@@ -1,5 +1,6 @@
 """The request cycle: route, open a transaction, check permission, run the view, add headers."""
 
+import gzip
 import json
 import logging
 from contextlib import contextmanager
@@ -12,11 +13,13 @@ from satchel import __version__
 from satchel.errors import AuthenticationRequired, BadRequest, Forbidden, SatchelError, Unauthorized
 from satchel.identity import ANONYMOUS, Identity
 from satchel.model.indexes import get_stage
-from satchel.web.responses import error_response
+from satchel.web.pagecache import GZIP_LEVEL, accepts_gzip
+from satchel.web.responses import JSON_TYPE, error_response
 
 log = logging.getLogger(__name__)
 # granted when no plugin has an opinion: reading is open, writing needs an auth plugin
 OPEN_PERMISSIONS = frozenset({"read", "pkg_read", "user_login"})
+GZIP_JSON_MIN_BYTES = 8192  # JSON answers from this size on go gzipped to clients accepting it
 # reads below /U/I/ need read access to the index; its +api only tells URLs, which devpi-client needs first
 UNCHECKED_INDEX_ROUTES = frozenset({"api_index"})
 
@@ -29,6 +32,7 @@ class Request(webob.Request):
     route = None
     matchdict: dict = {}
     commit_serial: int | None = None
+    fast_page = None  # (request key, clock) when the page cache may remember this answer
 
     @contextmanager
     def write(self):
@@ -55,6 +59,7 @@ class Request(webob.Request):
 
     @cached_property
     def identity(self) -> Identity:
+        """Who sent the request (``satchel_authenticate``); anonymous without valid credentials. Computed once."""
         if self.credentials is None:
             return ANONYMOUS
         username, secret = self.credentials
@@ -62,6 +67,7 @@ class Request(webob.Request):
         return identity or ANONYMOUS
 
     def permits(self, permission: str, context=None) -> bool:
+        """Whether ``identity`` has ``permission`` on ``context`` (``satchel_permits``; with no opinion, read only)."""
         answer = self.app.hook.satchel_permits(request=self, identity=self.identity, permission=permission,
                                                context=context)
         if answer is None:
@@ -105,6 +111,7 @@ class WSGIApplication:
 
     def __init__(self, app):
         self.app = app
+        self._static_headers: tuple[str, list] = ("", [])
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -113,6 +120,15 @@ class WSGIApplication:
         try:
             route, matchdict = self.app.router.match(request)
             request.route, request.matchdict = route, matchdict
+            cached = getattr(route.view, "cached_answer", None)
+            if cached is not None:
+                # a page cache hit: no storage snapshot, no view
+                answer = cached(request)
+                if answer is not None:
+                    status, headers, body, serial = answer
+                    headers += self._devpi_headers(serial)
+                    start_response(status, headers)
+                    return [body]
             storage = self.app.storage
             if route.write:
                 with storage.write() as tx:
@@ -131,6 +147,7 @@ class WSGIApplication:
             log.exception("error while serving %s %s", request.method, request.path_qs)
             response = error_response(request, 500, "internal server error")
         self._add_headers(response, serial)
+        _compress_large_json(request, response)
         return response(environ, start_response)
 
     def _run(self, request, route):
@@ -154,16 +171,37 @@ class WSGIApplication:
             raise AuthenticationRequired(f"authentication required to read {stage.name}")
         raise Forbidden(f"user '{request.identity.username}' may not read {stage.name} (acl_read)")
 
+    def _devpi_headers(self, serial: int) -> list[tuple[str, str]]:
+        """devpi's headers of every answer; all but the serial prepared once per node uuid."""
+        uuid = self.app.node_uuid
+        known, static = self._static_headers
+        if known != uuid:
+            static = [("X-Devpi-Api-Version", "2"), ("X-Devpi-Server-Version", __version__),
+                      ("X-Satchel-Version", __version__), ("X-Devpi-Uuid", uuid),
+                      ("X-Devpi-Primary-Uuid", uuid), ("X-Devpi-Master-Uuid", uuid)]
+            self._static_headers = (uuid, static)
+        return static + [("X-Devpi-Serial", str(serial))]
+
     def _add_headers(self, response, serial):
         headers = response.headers
-        headers["X-Devpi-Api-Version"] = "2"
-        headers["X-Devpi-Server-Version"] = __version__
-        headers["X-Satchel-Version"] = __version__
-        uuid = self.app.node_uuid
-        headers["X-Devpi-Uuid"] = uuid
-        headers["X-Devpi-Primary-Uuid"] = uuid
-        headers["X-Devpi-Master-Uuid"] = uuid
-        headers["X-Devpi-Serial"] = str(self.app.storage.last_serial() if serial is None else serial)
+        for name, value in self._devpi_headers(self.app.storage.last_serial() if serial is None else serial):
+            headers[name] = value
+
+
+def _compress_large_json(request, response) -> None:
+    """gzip a large JSON answer when the client accepts it (files and streams are left alone)."""
+    if response.content_type != JSON_TYPE or "Content-Encoding" in response.headers \
+            or not isinstance(response.app_iter, list) or request.method != "GET":
+        return
+    body = response.body
+    if len(body) < GZIP_JSON_MIN_BYTES:
+        return
+    response.headers["Vary"] = ", ".join(filter(None, [response.headers.get("Vary"), "Accept-Encoding"]))
+    if accepts_gzip(request.environ.get("HTTP_ACCEPT_ENCODING", "")):
+        response.body = gzip.compress(body, GZIP_LEVEL, mtime=0)
+        response.headers["Content-Encoding"] = "gzip"
+        if response.etag:
+            response.etag = response.etag + "-gzip"
 
 
 class MiddlewareStack:
@@ -174,14 +212,17 @@ class MiddlewareStack:
         self._entries: list[tuple[int, str, object]] = []
 
     def add(self, name: str, factory, order: int = 100) -> None:
+        """Register ``factory(wsgi_app) -> wsgi_app`` under a unique ``name``; lower ``order`` wraps closer to the app."""
         if any(entry[1] == name for entry in self._entries):
             raise ValueError(f"middleware {name!r} is already registered")
         self._entries.append((order, name, factory))
 
     def names(self) -> list[str]:
+        """The registered names, innermost first."""
         return [name for _, name, _ in sorted(self._entries, key=lambda e: e[0])]
 
     def wrap(self, wsgi_app):
+        """``wsgi_app`` wrapped by every registered factory, innermost (lowest order) first."""
         for _, _, factory in sorted(self._entries, key=lambda e: e[0]):
             wsgi_app = factory(wsgi_app)
         return wsgi_app

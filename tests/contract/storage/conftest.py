@@ -10,9 +10,17 @@ its tests are then skipped with that message. Environment knobs:
 - ``SATCHEL_CONTRACT_BACKENDS=sqlite,postgresql`` runs only those backends;
 - ``SATCHEL_CONTRACT_SETTINGS_<NAME>=key=value,...`` passes settings to that backend's factory
   (the part after ``NAME:`` of ``--storage NAME:key=value,...``).
+
+In a setting value, ``{serverdir_id}`` stands for a name derived from the serverdir: a backend that
+keeps its data on a server (PostgreSQL's ``schema``) gets a separate namespace per serverdir, so
+instances on different serverdirs are independent, as they are for file-based backends.
+
+``postgresql`` without settings runs against a server the suite starts (``postgresql_server``
+fixture of ``satchel.testing.servers``), one schema per serverdir.
 """
 
 import functools
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -75,11 +83,16 @@ class StorageMaker:
         self._count += 1
         return self.basedir / f"server{self._count}"
 
+    def settings_for(self, serverdir: Path) -> dict[str, str]:
+        """The settings, with ``{serverdir_id}`` replaced by a name unique to ``serverdir``."""
+        serverdir_id = "s" + hashlib.sha256(str(Path(serverdir).resolve()).encode()).hexdigest()[:20]
+        return {key: value.replace("{serverdir_id}", serverdir_id) for key, value in self.settings.items()}
+
     def __call__(self, serverdir: Path | None = None) -> Storage:
         serverdir = Path(serverdir) if serverdir is not None else self.new_serverdir()
         serverdir.mkdir(parents=True, exist_ok=True)
         try:
-            storage = self.backend.factory(serverdir, dict(self.settings))
+            storage = self.backend.factory(serverdir, self.settings_for(serverdir))
         except ConfigError as exc:
             pytest.skip(f"storage backend {self.backend.name!r} is not available: {exc.message}")
         assert isinstance(storage, Storage), f"{self.backend.name} factory returned {storage!r}"
@@ -114,8 +127,12 @@ def backend(backend_name) -> StorageBackend:
 
 
 @pytest.fixture
-def settings(backend_name) -> dict:
-    return backend_settings(backend_name)
+def settings(backend_name, request) -> dict:
+    given = backend_settings(backend_name)
+    if backend_name == "postgresql" and "dsn" not in given:
+        dsn = request.getfixturevalue("postgresql_dsn")
+        given = {"dsn": dsn, "schema": "{serverdir_id}", **given}
+    return given
 
 
 @pytest.fixture

@@ -106,7 +106,8 @@ def test_sigkill_in_the_middle_of_a_write_transaction(make_storage, commit, back
     serverdir.mkdir(parents=True)
     marker = serverdir.parent / "crasher-in-transaction"
     process = subprocess.Popen(
-        [sys.executable, "-c", CRASHER, backend_name, str(serverdir), str(marker), json.dumps(settings)],
+        [sys.executable, "-c", CRASHER, backend_name, str(serverdir), str(marker),
+         json.dumps(make_storage.settings_for(serverdir))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 import requests
-from pypi_simple import PYPI_SIMPLE_ENDPOINT
 from uv import find_uv_bin
 
 from satchel.testing.fixtures import make_wheel
@@ -59,21 +58,6 @@ def test_install_through_the_mirror_then_with_upstream_gone(live_server, fake_up
     fake_upstream.stop()
     install(tool, index_url, tmp_path / "second", "hello-pkg")
     assert (tmp_path / "second" / "hello_pkg" / "__init__.py").exists()
-
-
-def _upstream_reachable() -> str | None:
-    try:
-        requests.head(PYPI_SIMPLE_ENDPOINT, timeout=3)
-    except requests.RequestException as exc:
-        return f"the real upstream {PYPI_SIMPLE_ENDPOINT} cannot be reached ({type(exc).__name__})"
-    return None
-
-
-@pytest.fixture(scope="module")
-def real_upstream():
-    reason = _upstream_reachable()
-    if reason:
-        pytest.skip(reason)
 
 
 @pytest.mark.live

@@ -2,7 +2,8 @@
 
 One devpi-server is filled over HTTP (users, inheriting indexes, wheels, an sdist, a doc zip, a tox
 result), stopped and exported; a second serverdir keeps devpi's own ``root/pypi`` mirror. The venv
-with devpi-server is built once per module (``bench/.venv-devpi`` is reused when it is present).
+with devpi-server is built once per module (``bench/.venv-devpi`` is reused when it is present). Building
+it needs a package index: the module is marked ``live`` and skips when devpi-server cannot be installed.
 """
 
 import base64
@@ -30,7 +31,7 @@ from satchel.testing.server import free_port
 from satchel_ops import devpi_import
 from satchel_ops.devpi_dump import _iso as devpi_iso
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 REPO = Path(__file__).resolve().parents[3]
 DEVPI_VERSION = "6.20.3"
@@ -59,12 +60,16 @@ def devpi_bin(tmp_path_factory) -> Path:
     requirement = f"devpi-server=={DEVPI_VERSION}"
     if importlib.util.find_spec("uv") is not None:  # a test dependency, much faster than pip
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-        subprocess.run([sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", str(python),
-                        requirement], check=True, timeout=600, stdin=subprocess.DEVNULL)
+        install = [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", str(python), requirement]
     else:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        requirement], check=True, timeout=600, stdin=subprocess.DEVNULL)
+        install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement]
+    try:
+        done = subprocess.run(install, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pytest.skip(f"installing {requirement} took over 600 s (is a package index reachable?)")
+    if done.returncode != 0:
+        pytest.skip(f"{requirement} could not be installed (no package index reachable?): {done.stderr[-500:]}")
     assert _devpi_version(venv / "bin") == DEVPI_VERSION
     return venv / "bin"
 

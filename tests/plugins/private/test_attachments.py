@@ -1,18 +1,10 @@
 """Doc zips (stored, listed, served unpacked) and tox results (devpi test)."""
 
-import io
 import json
-import zipfile
 
 import pytest
 
-
-def make_zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+from satchel.testing.fixtures import make_zip
 
 
 DOCS = make_zip({"index.html": b"<h1>docs</h1>", "api/index.html": b"api", "style.css": b"body{}"})

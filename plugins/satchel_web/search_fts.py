@@ -1,0 +1,204 @@
+"""The built-in search backend: SQLite FTS5 in ``<serverdir>/web-search.sqlite``.
+
+Kept up to date from core's changelog (``Storage.changes_since``), in serial order, with the last
+applied serial stored in the same SQLite transaction as the rows it produced: after a crash or a
+restart it continues exactly where it stopped. ``sync()`` runs after every commit (event thread)
+and before every search, so a search always reflects at least the serial of its request.
+"""
+
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+
+from satchel.model.ordering import version_key
+from satchel.progress import no_progress
+
+from satchel_web.search_documents import Document, all_documents, changes_of, mirror_names
+from satchel_web.search_query import Query
+
+log = logging.getLogger(__name__)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY, index_name TEXT NOT NULL, project TEXT NOT NULL, version TEXT NOT NULL,
+    display TEXT NOT NULL, summary TEXT NOT NULL, UNIQUE (index_name, project, version));
+CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(
+    name, summary, description, keywords, version, tokenize='unicode61 remove_diacritics 2', prefix='2 3');
+"""
+BATCH = 200  # changelog entries per SQLite transaction while catching up
+# weights of name, summary, description, keywords, version in the ranking
+RANK = "bm25(docs, 10.0, 4.0, 1.0, 3.0, 2.0)"
+
+
+@dataclass
+class Hit:
+    """A project found on one or more indexes: ``indexes`` is ``[(index_name, [versions])]``."""
+
+    project: str
+    display: str
+    summary: str = ""
+    indexes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    total: int  # projects found
+
+
+class FtsSearch:
+    """One per app; ``path`` None keeps the index in memory (for non-persistent storage)."""
+
+    name = "sqlite-fts5"
+
+    def __init__(self, app, path: str | None):
+        self.app = app
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @property
+    def cursor(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='serial'").fetchone()
+        return int(row[0]) if row else -1
+
+    def status(self) -> dict:
+        with self._lock:
+            rows = self._db.execute("SELECT count(*) FROM entries").fetchone()[0]
+            return {"backend": self.name, "serial": self.cursor, "rows": rows}
+
+    # writing
+
+    def sync(self) -> int:
+        """Apply every committed change not applied yet; the serial the index reflects."""
+        with self._lock:
+            cursor = self.cursor
+            last = self.app.storage.last_serial()
+            if cursor == last:
+                return cursor
+            if cursor < 0 or cursor > last:
+                # new index (or a serverdir replaced under it): build from the stored data at once
+                return self.rebuild()
+            pending = []
+            for serial, changes in self.app.storage.changes_since(cursor):
+                pending.append((serial, changes))
+                if len(pending) >= BATCH:
+                    self._apply(pending)
+                    pending = []
+            if pending:
+                self._apply(pending)
+            return self.cursor
+
+    def _apply(self, entries) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for serial, changes in entries:
+                for change in changes_of(changes):
+                    if change.action == "upsert":
+                        self._upsert(change.document)
+                    elif change.action == "drop":
+                        self._drop(change.index_name, change.project, change.version)
+                    else:
+                        self._resync_names(change.index_name)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('serial', ?)", (serial,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _upsert(self, doc: Document) -> None:
+        db = self._db
+        name = doc.display if doc.display.lower() == doc.project else f"{doc.display} {doc.project}"
+        row = db.execute("SELECT id FROM entries WHERE index_name=? AND project=? AND version=?",
+                         (doc.index_name, doc.project, doc.version)).fetchone()
+        if row is not None:
+            db.execute("UPDATE entries SET display=?, summary=? WHERE id=?", (doc.display, doc.summary, row[0]))
+            db.execute("DELETE FROM docs WHERE rowid=?", (row[0],))
+            rowid = row[0]
+        else:
+            rowid = db.execute("INSERT INTO entries (index_name, project, version, display, summary) "
+                               "VALUES (?, ?, ?, ?, ?)",
+                               (doc.index_name, doc.project, doc.version, doc.display, doc.summary)).lastrowid
+        db.execute("INSERT INTO docs (rowid, name, summary, description, keywords, version) VALUES (?,?,?,?,?,?)",
+                   (rowid, name, doc.summary, doc.description, doc.keywords, doc.version))
+
+    def _drop(self, index_name: str, project: str | None = None, version: str | None = None) -> None:
+        where, args = "index_name=?", [index_name]
+        if project is not None:
+            where, args = where + " AND project=?", args + [project]
+        if version is not None:
+            where, args = where + " AND version=?", args + [version]
+        db = self._db
+        db.execute(f"DELETE FROM docs WHERE rowid IN (SELECT id FROM entries WHERE {where})", args)
+        db.execute(f"DELETE FROM entries WHERE {where}", args)
+
+    def _resync_names(self, index_name: str) -> None:
+        """Make a mirror's name rows match its stored upstream list (only the difference is written)."""
+        with self.app.storage.read() as tx:
+            names = mirror_names(self.app, tx, index_name)
+            if names is None:
+                return
+            wanted = set(names)
+        have = {row[0] for row in self._db.execute(
+            "SELECT project FROM entries WHERE index_name=? AND version=''", (index_name,))}
+        for project in have - wanted:
+            self._drop(index_name, project, "")
+        for project in wanted - have:
+            self._upsert(Document(index_name, project, "", project))
+
+    def rebuild(self, progress=no_progress) -> int:
+        """Drop everything and index the stored data of one snapshot; returns its serial."""
+        with self._lock, self.app.storage.read() as tx:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM docs")
+                db.execute("DELETE FROM entries")
+                for doc in progress(all_documents(self.app, tx), desc="indexing", unit="document"):
+                    self._upsert(doc)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('serial', ?)", (tx.serial,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return tx.serial
+
+    # reading
+
+    def search(self, query: Query, readable, offset: int = 0, limit: int = 20) -> SearchResult:
+        """Projects matching ``query`` on indexes for which ``readable(index_name)`` is true, best first."""
+        if not query:
+            return SearchResult([], 0)
+        self.sync()
+        with self._lock:
+            rows = self._db.execute(
+                # materialized: bm25() is only allowed in the full-text query itself, not under GROUP BY
+                f"WITH m AS MATERIALIZED (SELECT rowid, {RANK} AS score FROM docs WHERE docs MATCH ?) "
+                "SELECT e.project, e.index_name, min(m.score) AS best, group_concat(e.version, char(10)), "
+                "max(e.display), max(e.summary) FROM m "
+                "JOIN entries e ON e.id = m.rowid GROUP BY e.project, e.index_name ORDER BY best",
+                (query.fts(),)).fetchall()
+        hits: dict[str, Hit] = {}
+        allowed: dict[str, bool] = {}
+        for project, index_name, _, versions, display, summary in rows:
+            if index_name not in allowed:
+                allowed[index_name] = bool(readable(index_name))
+            if not allowed[index_name]:
+                continue
+            hit = hits.get(project)
+            if hit is None:
+                hit = hits[project] = Hit(project, display or project, summary or "")
+            found = sorted((v for v in versions.split("\n") if v), key=version_key, reverse=True)
+            hit.indexes.append((index_name, found))
+            if not hit.summary and summary:
+                hit.summary = summary
+        ordered = list(hits.values())
+        return SearchResult(ordered[offset:offset + limit], len(ordered))
