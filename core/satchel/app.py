@@ -78,8 +78,13 @@ class App:
         else:
             self.node_uuid = uuid.uuid4().hex
         self.storage = self.storage_backend.factory(serverdir, self.storage_backend.settings(config, settings))
+        self._choose_blobs(serverdir)
         # asked once, here, so no later step of construction can change it
-        self._node_role = ask_node_role(self.hook, self)
+        try:
+            self._node_role = ask_node_role(self.hook, self)
+        except BaseException:
+            self.storage.close()
+            raise
         if self._node_role.is_replica:
             self.storage = ReplicaStorage(self.storage)
         self.index_types = Registry("index type")
@@ -106,6 +111,21 @@ class App:
     def node_role(self) -> NodeRole:
         """This node's role (``satchel_get_node_role``); a replica's ``primary_url`` is where writes go."""
         return self._node_role
+
+    def _choose_blobs(self, serverdir: Path) -> None:
+        """``--blobs``: the storage's own blob store for plain ``fs``, else the registered one."""
+        name, settings = parse_storage_spec(self.config.get("blobs") or "fs")
+        backends = Registry("blob store")
+        self.hook.satchel_blob_backend(backends=backends)
+        backend = backends.get(name)
+        if name == "fs" and not settings:
+            return  # the storage's default: files in the serverdir, or memory for memory storage
+        try:
+            blobs = backend.factory(serverdir, backend.settings(self.config, settings), self.storage)
+            self.storage.use_blobs(blobs)
+        except BaseException:
+            self.storage.close()
+            raise
 
     def _notify_serial(self, serial: int, changes: dict) -> None:
         with self._serial_changed:

@@ -65,6 +65,15 @@ def satchel_storage_backend(backends):
 
 
 @hookspec
+def satchel_blob_backend(backends):
+    """Register blob stores: ``backends.add(name, BlobBackend(...))`` (satchel.storage.contract).
+
+    ``--blobs NAME`` picks one; ``fs`` (files in the serverdir) is the default. Called once when the
+    app is created, after the storage is opened.
+    """
+
+
+@hookspec
 def satchel_index_types(index_types):
     """Register index types: ``index_types.add(name, IndexType(...))`` (satchel.model.indexes).
 
@@ -191,7 +200,15 @@ def satchel_status_info(app):
 
 @hookspec
 def satchel_metrics(app):
-    """Return a list of ``(name, "counter" | "gauge", value)`` tuples for ``/+status``."""
+    """Return a list of ``(name, "counter" | "gauge", value)`` tuples for ``/+status`` (and ``/+metrics``)."""
+
+
+@hookspec
+def satchel_add_metrics(metrics):
+    """Declare the metrics a plugin reports: ``metrics.add(Metric(...))`` (satchel.metrics).
+
+    Report them with ``instruments(app).inc/observe/set``; a metrics plugin exposes them.
+    """
 
 
 # --- lifecycle events (post-commit, on the event thread, in serial order) ----------------

@@ -10,7 +10,7 @@ from satchel.errors import ConfigError
 from satchel.plugin import ENTRY_POINT_GROUP, NAME
 
 # core modules that implement hooks, registered like plugins but not disableable
-CORE_MODULES = ("satchel.storage.memory", "satchel.commands")
+CORE_MODULES = ("satchel.storage.memory", "satchel.commands", "satchel.metrics")
 
 
 def disabled_from_env(environ=os.environ) -> list[str]:

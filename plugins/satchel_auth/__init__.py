@@ -2,6 +2,7 @@
 
 from satchel.commands import Command
 from satchel.errors import ConfigError
+from satchel.metrics import Metric, instruments
 from satchel.model.indexes import Stage
 from satchel.plugin import hookimpl
 from satchel.web.patterns import U
@@ -60,7 +61,18 @@ def satchel_get_credentials(request):
 def satchel_authenticate(request, username, secret):
     """A valid login token or password of the user gives their identity."""
     state = auth_state(request.app)
-    return state.authenticator.authenticate(request.tx, username, secret)
+    identity = state.authenticator.authenticate(request.tx, username, secret)
+    if identity is None:
+        instruments(request.app).inc("satchel_auth_failures_total", kind="credentials")
+    return identity
+
+
+@hookimpl
+def satchel_add_metrics(metrics):
+    """Count failed logins and credentials (a brute-force signal)."""
+    metrics.add(Metric("satchel_auth_failures_total", "counter",
+                       "failed authentications: kind=login (POST /+login) or credentials (a request's Basic or "
+                       "X-Devpi-Auth secret); a brute-force signal", ("kind",)))
 
 
 @hookimpl

@@ -1,6 +1,7 @@
 """User REST API (PUT/PATCH/DELETE /U) and ``POST /+login``."""
 
 from satchel.errors import BadRequest, Forbidden, Unauthorized
+from satchel.metrics import instruments
 from satchel.model import users
 from satchel.model.indexes import delete_index, list_stages
 from satchel.names import check_username
@@ -75,6 +76,7 @@ def login(request):
         raise BadRequest("Bad request: no user/password specified")
     identity = _state(request).authenticator.authenticate(request.tx, username, password)
     if identity is None:
+        instruments(request.app).inc("satchel_auth_failures_total", kind="login")
         raise Unauthorized(f"user '{username}' could not be authenticated")
     token = _state(request).signer.issue(username, identity.groups)
     return json_response({"password": token, "expiration": TOKEN_LIFETIME}, "proxyauth",

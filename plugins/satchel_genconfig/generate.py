@@ -18,7 +18,7 @@ from satchel_genconfig.render import (cron_escape, fill, load_template, nginx_qu
 
 DEFAULT_DIR = "gen-config"
 TEMPLATES = ("nginx-satchel.conf", "satchel.service", "supervisor-satchel.conf",
-             "satchel-prune.service", "satchel-prune.timer", "crontab")
+             "satchel-prune.service", "satchel-prune.timer", "crontab", "prometheus-satchel.yml")
 PRUNE_DAYS = 30
 CACHE_VALIDITY = "30s"  # how long nginx reuses a simple page without asking satchel
 ACCEL_PREFIX = "/+blobs-internal/"

@@ -16,6 +16,7 @@ from satchel_mirror.prune import prune_command
 from satchel_mirror.runtime import runtime
 from satchel_mirror.status import mirror_status
 from satchel_mirror.stage import MirrorStage
+from satchel_mirror.stats import METRICS
 
 __version__ = "0.1.0"
 
@@ -132,6 +133,13 @@ def satchel_add_routes(router):
             ("mirror_project_delete", PROJECT, removal.delete_project)):
         router.add(name, pattern, view, methods=("DELETE",), predicate=files.is_mirror_request,
                    priority=PRIORITY_INDEX_TYPE, own_transaction=True)
+
+
+@hookimpl
+def satchel_add_metrics(metrics):
+    """The mirror's upstream and cache metrics (``METRICS``)."""
+    for metric in METRICS:
+        metrics.add(metric)
 
 
 @hookimpl

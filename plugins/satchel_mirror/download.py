@@ -40,12 +40,14 @@ class Download:
 
     def response(self) -> Response:
         path = self.link["path"]
+        self.state.stats.report("inc", "satchel_mirror_cache_misses_total", kind="file")
         with self.state.lock:
             done = self.state.downloads.get(path)
             leader = done is None
             if leader:
                 done = self.state.downloads[path] = threading.Event()
         if not leader:
+            self.state.stats.report("inc", "satchel_mirror_singleflight_waits_total", kind="file")
             done.wait(WAIT_FOR_OTHER_DOWNLOAD)
             return self._stored_response()
         fetch = None

@@ -101,6 +101,7 @@ def serve_mirror_file(request) -> Response:
     try:
         entry, sha256, filename = lookup_file(request.tx, relpath)
         if request.app.storage.blobs.exists(sha256):
+            stage.state.stats.report("inc", "satchel_mirror_cache_hits_total", kind="file")
             record_access(request.app, stage, relpath.removesuffix(companion or ""), entry)
             return file_response(request, entry, sha256, filename)
     except NotFound:

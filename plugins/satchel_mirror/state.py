@@ -43,7 +43,7 @@ class MirrorState:
         self.asked_in: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tx -> projects checked
         self.touched: dict[str, str] = {}  # file path -> day its last access was recorded
         self.lock = threading.Lock()
-        self.stats = MirrorStats()
+        self.stats = MirrorStats(app, index_name)
         self.names_refresh: Future | None = None
         self.names_checked: float | None = None
         self.down_in_a_row = 0
@@ -136,18 +136,23 @@ class MirrorState:
         """
         expiry, timeout, offline = self.options(stage)
         record, serial = self.newest(tx, project)
+        stats = self.stats
         if offline:
+            stats.report("inc", "satchel_mirror_cache_hits_total", kind="page")
             return record, serial
         checked = self.checked.get(project)
         if checked is not None and clock.monotonic() - checked < expiry:
+            stats.report("inc", "satchel_mirror_cache_hits_total", kind="page")
             return record, serial
         if record is not None and self.retry_in() > 0:
+            stats.report("inc", "satchel_mirror_stale_served_total")
             return record, serial  # upstream was just found down: don't make every request wait on it
         with self.lock:
             asked = self.asked_in.setdefault(tx, set())
             if project in asked:  # one check per request (the page's serial, then its links)
                 return record, serial
             asked.add(project)
+        stats.report("inc", "satchel_mirror_cache_misses_total", kind="page")
         future, started = self._fetch(stage, project, record)
         if record is not None:
             # a fetch already slower than the timeout: don't make this request wait for it as well
@@ -158,10 +163,12 @@ class MirrorState:
             return future.result(timeout=wait)
         except FutureTimeout:
             if record is not None:
+                stats.report("inc", "satchel_mirror_stale_served_total")
                 return record, serial  # stale now; the fetch finishes in the background
             raise UpstreamTimeout(f"upstream did not answer for {project} in time") from None
         except UpstreamError:
             if record is not None:
+                stats.report("inc", "satchel_mirror_stale_served_total")
                 return record, serial  # upstream down: serve what we have
             raise
 
@@ -169,6 +176,7 @@ class MirrorState:
         with self.lock:
             found = self.inflight.get(project)
             if found is not None:
+                self.stats.report("inc", "satchel_mirror_singleflight_waits_total", kind="page")
                 return found
             future = self.executor.submit(self._refresh, stage, project, stored)
             found = self.inflight[project] = (future, time.monotonic())
@@ -184,6 +192,7 @@ class MirrorState:
     def _refresh(self, stage, project: str, stored: dict | None) -> tuple[dict | None, int]:
         if primary.primary_url(self.app):
             return self._refresh_through_primary(stage, project)
+        started = time.perf_counter()
         try:
             result = self.upstream(stage).project_page(project, etag=(stored or {}).get("etag"))
         except UpstreamError as exc:
@@ -198,6 +207,7 @@ class MirrorState:
             log.exception("mirror %s: %s", self.index_name, message)
             raise UpstreamError(message) from None
         self.stats.page()
+        self.stats.report("observe", "satchel_mirror_upstream_fetch_duration_seconds", time.perf_counter() - started)
         self.upstream_up()
         with self.app.storage.read() as tx:
             current, serial = tx.get_with_serial(keys.project(self.index_name, project))
@@ -205,12 +215,14 @@ class MirrorState:
             self.checked[project] = clock.monotonic()
             return current, serial
         if result.status == 404:
-            # gone upstream (or never there): no page here either; cached files stay until pruned
-            if current is not None:
-                serial = self._write(stage, project, None)
-            self._remember(project, serial, None)
+            # gone upstream: the links seen last stay served, as devpi does (builds pinned to those files keep
+            # working; mirror_block or devpi remove stop it); never there: 404 here too
+            self._remember(project, serial, current)
             self.checked[project] = clock.monotonic()
-            return None, serial
+            if current is not None:
+                log.info("mirror %s: %s is gone upstream; serving its last known links",
+                         self.index_name, project)
+            return current, serial
         if result.status == 304:  # our record vanished meanwhile: fetch it whole
             return self._refresh(stage, project, None)
         if (current and result.serial >= 0 and result.serial < current.get("serial", -1)

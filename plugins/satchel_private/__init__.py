@@ -1,5 +1,6 @@
 """Private indexes: the ``stage`` index type (uploads, users' own releases)."""
 
+from satchel.metrics import Metric
 from satchel.model.indexes import IndexType
 from satchel.plugin import hookimpl
 
@@ -29,6 +30,13 @@ def satchel_validate_indexconfig(app, tx, index_name, old, new, identity):
 def satchel_add_routes(router):
     """Uploads, push, tox results, docs, removal and yanking (``satchel_private.routes``)."""
     routes.add_routes(router)
+
+
+@hookimpl
+def satchel_add_metrics(metrics):
+    """Count uploaded release files by index type."""
+    metrics.add(Metric("satchel_uploads_total", "counter", "release files uploaded, by index type",
+                       ("index_type",)))
 
 
 @hookimpl

@@ -9,6 +9,7 @@ from email.message import Message
 from webob.request import DisconnectionError
 
 from satchel.errors import BadRequest, Conflict, NotFound, SatchelError
+from satchel.metrics import instruments
 from satchel.model import keys
 from satchel.model.attachments import get_doczip, store_doczip
 from satchel.model.indexes import get_stage, list_versions, require_stage
@@ -19,6 +20,7 @@ from satchel.names import normalize_project
 
 from satchel_private import doczip, metadata
 from satchel_private.filenames import check_release_filename, check_safe
+from satchel_private.history import overwrite_log
 from satchel_private.legacy import legacy_error, legacy_ok, legacy_unauthorized
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -97,7 +99,9 @@ def upload_view(request):
         if not hasattr(content, "file"):
             raise BadRequest("content file field not found")
         if action == "file_upload":
-            return upload_file(request, stage, form, content)
+            response = upload_file(request, stage, form, content)
+            instruments(request.app).inc("satchel_uploads_total", index_type=stage.index_type.name)
+            return response
         return upload_doczip(request, stage, form, content)
     except Identical:
         return legacy_ok(IDENTICAL)
@@ -137,18 +141,16 @@ def _store_blob(request, content, filename: str):
     handle.seek(0, 2)
     if handle.tell() == 0:
         raise BadRequest(f"file {filename!r} is empty")
+    size = handle.tell()
     handle.seek(0)
-    return request.app.storage.blobs.put(iter(lambda: handle.read(CHUNK_SIZE), b""))
+    blob = request.app.storage.blobs.put(iter(lambda: handle.read(CHUNK_SIZE), b""))
+    instruments(request.app).inc("satchel_blob_bytes_stored_total", size, source="upload")
+    return blob
 
 
 def _history(request, stage, old_entry: dict | None) -> list:
-    """The file's log: earlier entries, an ``overwrite`` entry when replacing, then this upload."""
-    log = list((old_entry or {}).get("log", ()))
-    if old_entry is not None:
-        count = sum(1 for item in log if item.get("what") == "overwrite") + 1
-        log.append(log_entry("overwrite", None, count=count))
-    log.append(log_entry("upload", request.identity.username, dst=stage.name))
-    return log
+    """The file's log: devpi's ``overwrite`` entry when replacing, then this upload."""
+    return overwrite_log(old_entry) + [log_entry("upload", request.identity.username, dst=stage.name)]
 
 
 def _check_existing(stage, existing: dict | None, sha256: str, filename: str) -> None:

@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 
 class ReplicaSpecs:
+    """Hooks the replica plugin declares for other plugins (added by ``satchel_add_hookspecs``)."""
     @hookspec
     def satchel_on_replicated_file(self, app, sha256):
         """A replica finished copying the blob ``sha256`` from its primary (or a search path)."""
@@ -25,11 +26,13 @@ class ReplicaSpecs:
 
 @hookimpl
 def satchel_add_hookspecs(pluginmanager):
+    """Declare ``satchel_on_replicated_file``."""
     pluginmanager.add_hookspecs(ReplicaSpecs)
 
 
 @hookimpl
 def satchel_add_options(parser):
+    """The node's role, its primary's URL, and how a replica copies files and relays writes."""
     parser.add_option("role", default="auto", choices=ROLES,
                       help="standalone, primary (serves replication), replica, or auto (replica when a "
                            "primary URL is known)")
@@ -44,6 +47,7 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``promote``, which turns a replica's serverdir into a primary's."""
     commands.add("promote", Command("turn this replica's serverdir into a primary (the old primary is gone)",
                                     promote))
 
@@ -57,18 +61,21 @@ def replication(app) -> Replication:
 
 @hookimpl
 def satchel_get_node_role(app):
+    """The role from ``--role``/``--primary-url`` (or a serverdir prepared as a replica)."""
     state = replication(app)
     return NodeRole(state.role, state.primary_url)
 
 
 @hookimpl
 def satchel_initialize_locally(app):
+    """A replica's data comes from its primary: it does not initialize itself."""
     return False if app.node_role.is_replica else None
 
 
 @hookimpl
 def satchel_add_routes(router):
-    # a replica serves files it has and fetches the others through its primary, whatever the index type
+    """Replica-served files (ahead of every index type's: a replica fetches what it lacks through its
+    primary), and the changelog and blob endpoints replicas follow."""
     router.add("replica_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", fileview.serve,
                predicate=fileview.is_replica, permission="pkg_read", priority=PRIORITY_NODE)
     router.add("changelog_entry", r"/\+changelog/(?P<serial>\d+)", changelog.single_entry)
@@ -78,22 +85,26 @@ def satchel_add_routes(router):
 
 @hookimpl
 def satchel_add_middleware(stack):
+    """On a replica, relay writes to the primary and answer once the change is replicated."""
     state = replication(stack.app)
     stack.add("replica-write-proxy", lambda wsgi_app: WriteProxy(wsgi_app, state), order=900)
 
 
 @hookimpl
 def satchel_startup(app):
+    """Start following the primary (on a replica)."""
     replication(app).start()
 
 
 @hookimpl
 def satchel_shutdown(app):
+    """Stop following the primary."""
     replication(app).stop()
 
 
 @hookimpl
 def satchel_status_info(app):
+    """Role, serials, lag and file-copy errors for ``/+status``."""
     return replication(app).status()
 
 
@@ -106,3 +117,14 @@ def promote(config, pluginmanager) -> int:
     print(f"{config.serverdir} is no longer a replica of {state.get('primary_url')}; start it with "
           "satchel serve --role primary", file=sys.stderr)
     return 0
+
+
+@hookimpl
+def satchel_metrics(app):
+    """Replication lag for ``/+status`` and ``/+metrics`` (a replica only)."""
+    status = replication(app).status()
+    if status.get("role") != "REPLICA":
+        return None
+    return [("satchel_replication_lag_serials", "gauge", status["replication-lag-serials"]),
+            ("satchel_replication_lag_seconds", "gauge", status["replication-lag-seconds"]),
+            ("satchel_replication_files_pending", "gauge", status["files-pending"])]

@@ -3,6 +3,7 @@
 import gzip
 import json
 import logging
+import time
 from contextlib import contextmanager
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ import webob
 from satchel import __version__
 from satchel.errors import AuthenticationRequired, BadRequest, Forbidden, SatchelError, Unauthorized
 from satchel.identity import ANONYMOUS, Identity
+from satchel.metrics import instruments
 from satchel.model.indexes import get_stage
 from satchel.web.pagecache import GZIP_LEVEL, accepts_gzip
 from satchel.web.responses import JSON_TYPE, error_response
@@ -22,6 +24,7 @@ OPEN_PERMISSIONS = frozenset({"read", "pkg_read", "user_login"})
 GZIP_JSON_MIN_BYTES = 8192  # JSON answers from this size on go gzipped to clients accepting it
 # reads below /U/I/ need read access to the index; its +api only tells URLs, which devpi-client needs first
 UNCHECKED_INDEX_ROUTES = frozenset({"api_index"})
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "PUSH", "OPTIONS"})
 
 
 class Request(webob.Request):
@@ -114,6 +117,7 @@ class WSGIApplication:
         self._static_headers: tuple[str, list] = ("", [])
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         request = Request(environ)
         request.app = self.app
         serial = None
@@ -134,6 +138,10 @@ class WSGIApplication:
                 with storage.write() as tx:
                     request.tx = tx
                     response = self._run(request, route)
+                    view_done = time.perf_counter()
+                if tx.changes:
+                    instruments(self.app).observe("satchel_storage_commit_duration_seconds",
+                                                  time.perf_counter() - view_done)
                 serial = tx.serial + 1 if tx.changes else tx.serial
             else:
                 with storage.read() as tx:
@@ -148,7 +156,19 @@ class WSGIApplication:
             response = error_response(request, 500, "internal server error")
         self._add_headers(response, serial)
         _compress_large_json(request, response)
+        self._count(request, response, started)
         return response(environ, start_response)
+
+    def _count(self, request, response, started: float) -> None:
+        """Requests by route name (never the raw path: no user or project names in labels)."""
+        found = instruments(self.app)
+        if found.sink is None:
+            return
+        route = request.route.name if request.route is not None else "unmatched"
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        found.inc("satchel_http_requests_total", route=route, method=method, status=str(response.status_int))
+        found.observe("satchel_http_request_duration_seconds", time.perf_counter() - started, route=route,
+                      method=method)
 
     def _run(self, request, route):
         if route.permission is not None:

@@ -15,7 +15,7 @@ from satchel_genconfig import generate
 from satchel_genconfig.render import PLACEHOLDER, fill, load_template, placeholders
 
 FILES = {"nginx-satchel.conf", "satchel.service", "supervisor-satchel.conf", "satchel-prune.service",
-         "satchel-prune.timer", "crontab"}
+         "satchel-prune.timer", "crontab", "prometheus-satchel.yml"}
 
 
 @pytest.fixture
@@ -187,3 +187,10 @@ def test_templates_ship_with_the_package():
     shipped = {entry.name for entry in resources.files(satchel_templates).iterdir()}
     assert FILES <= shipped
     assert Path(satchel_templates.__file__).parent.name == "templates"
+
+
+def test_prometheus_scrape_job_targets_the_server(genconfig_pm, tmp_path):
+    config = resolve(collect_options(genconfig_pm).options, {"serverdir": str(tmp_path), "port": "4040"},
+                     environ={})
+    text = generate.render_all(config, genconfig_pm)["prometheus-satchel.yml"]
+    assert "metrics_path: /+metrics" in text and 'targets: ["127.0.0.1:4040"]' in text
