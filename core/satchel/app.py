@@ -77,6 +77,7 @@ class App:
         else:
             self.node_uuid = uuid.uuid4().hex
         self.storage = self.storage_backend.factory(serverdir, self.storage_backend.settings(config, settings))
+        self._choose_blobs(serverdir)
         self.index_types = Registry("index type")
         self.hook.satchel_index_types(index_types=self.index_types)
         self.router = Router()
@@ -97,6 +98,21 @@ class App:
         self._serial_changed = threading.Condition()
         self._notified_serial = self.storage.last_serial()
         self.storage.add_commit_listener(self._notify_serial)
+
+    def _choose_blobs(self, serverdir: Path) -> None:
+        """``--blobs``: the storage's own blob store for plain ``fs``, else the registered one."""
+        name, settings = parse_storage_spec(self.config.get("blobs") or "fs")
+        backends = Registry("blob store")
+        self.hook.satchel_blob_backend(backends=backends)
+        backend = backends.get(name)
+        if name == "fs" and not settings:
+            return  # the storage's default: files in the serverdir, or memory for memory storage
+        try:
+            blobs = backend.factory(serverdir, backend.settings(self.config, settings), self.storage)
+            self.storage.use_blobs(blobs)
+        except BaseException:
+            self.storage.close()
+            raise
 
     def _notify_serial(self, serial: int, changes: dict) -> None:
         with self._serial_changed:

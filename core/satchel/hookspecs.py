@@ -65,6 +65,15 @@ def satchel_storage_backend(backends):
 
 
 @hookspec
+def satchel_blob_backend(backends):
+    """Register blob stores: ``backends.add(name, BlobBackend(...))`` (satchel.storage.contract).
+
+    ``--blobs NAME`` picks one; ``fs`` (files in the serverdir) is the default. Called once when the
+    app is created, after the storage is opened.
+    """
+
+
+@hookspec
 def satchel_index_types(index_types):
     """Register index types: ``index_types.add(name, IndexType(...))`` (satchel.model.indexes).
 

@@ -214,12 +214,14 @@ class MirrorState:
             self.checked[project] = clock.monotonic()
             return current, serial
         if result.status == 404:
-            # gone upstream (or never there): no page here either; cached files stay until pruned
-            if current is not None:
-                serial = self._write(stage, project, None)
-            self._remember(project, serial, None)
+            # gone upstream: the links seen last stay served, as devpi does (builds pinned to those files keep
+            # working; mirror_block or devpi remove stop it); never there: 404 here too
+            self._remember(project, serial, current)
             self.checked[project] = clock.monotonic()
-            return None, serial
+            if current is not None:
+                log.info("mirror %s: %s is gone upstream; serving its last known links",
+                         self.index_name, project)
+            return current, serial
         if result.status == 304:  # our record vanished meanwhile: fetch it whole
             return self._refresh(stage, project, None)
         if (current and result.serial >= 0 and result.serial < current.get("serial", -1)
