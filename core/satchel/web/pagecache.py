@@ -200,7 +200,6 @@ class PageCache:
         for name in deps:
             if changed.get(name, -1) > built_at:
                 return None
-        self.hits += 1  # unlocked: a lost increment in a statistic is not worth a lock per hit
         return page, public
 
     def put_fast(self, request_key, page: Page, built_at: int, deps, public: bool) -> None:

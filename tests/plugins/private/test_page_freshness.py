@@ -314,3 +314,20 @@ def test_cached_page_hits_are_counted_in_the_metrics(world):
                for sample in family.samples}
     labels = frozenset({"route": "simple_project", "method": "GET", "status": "200"}.items())
     assert samples[("satchel_http_requests_total", labels)] == 6
+
+
+def test_requests_with_credentials_take_the_full_path(world, auth):
+    """Credentials may narrow rights below anonymous: such requests are checked even for a cached public page."""
+    world.wheel("alice/dev", version="1.0")
+    warm(world, "alice/dev")
+    token = world.testapp.post("/alice/+token-create", json.dumps({"allowed": ["upload"]}),
+                               headers={"Accept": "application/json", "Content-Type": "application/json",
+                                        **auth("alice")}).json["result"]["token"]
+    refused = fetch(world, "/alice/dev/+simple/hello-pkg/", {**PIP_JSON, "Authorization": f"Bearer {token}"},
+                    status=403)
+    assert "pkg_read" in refused.json["message"]
+    # a reader with credentials is answered (through the full path), and anonymous still from the cache
+    assert filenames(fetch(world, "/alice/dev/+simple/hello-pkg/", {**PIP_JSON, **auth("bob")}))
+    hits = world.app.page_cache.hits
+    fetch(world, "/alice/dev/+simple/hello-pkg/", PIP_JSON)
+    assert world.app.page_cache.hits == hits + 1
