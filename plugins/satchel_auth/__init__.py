@@ -69,6 +69,7 @@ def satchel_authenticate(request, username, secret):
 
 @hookimpl
 def satchel_add_metrics(metrics):
+    """Count failed logins and credentials (a brute-force signal)."""
     metrics.add(Metric("satchel_auth_failures_total", "counter",
                        "failed authentications: kind=login (POST /+login) or credentials (a request's Basic or "
                        "X-Devpi-Auth secret); a brute-force signal", ("kind",)))

@@ -133,6 +133,7 @@ def satchel_add_routes(router):
 
 @hookimpl
 def satchel_add_metrics(metrics):
+    """The mirror's upstream and cache metrics (``METRICS``)."""
     for metric in METRICS:
         metrics.add(metric)
 

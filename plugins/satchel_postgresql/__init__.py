@@ -28,6 +28,7 @@ def _blob_factory(serverdir, settings, storage):
 
 @hookimpl
 def satchel_blob_backend(backends):
+    """Offer ``--blobs postgresql``: files as large objects in the same database."""
     backends.add("postgresql", BlobBackend(
         "postgresql", _blob_factory, "large objects in the --storage postgresql database, streamed in chunks"))
 

@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 
 class ReplicaSpecs:
+    """Hooks the replica plugin declares for other plugins (added by ``satchel_add_hookspecs``)."""
     @hookspec
     def satchel_on_replicated_file(self, app, sha256):
         """A replica finished copying the blob ``sha256`` from its primary (or a search path)."""
@@ -23,11 +24,13 @@ class ReplicaSpecs:
 
 @hookimpl
 def satchel_add_hookspecs(pluginmanager):
+    """Declare ``satchel_on_replicated_file``."""
     pluginmanager.add_hookspecs(ReplicaSpecs)
 
 
 @hookimpl
 def satchel_add_options(parser):
+    """The node's role, its primary's URL, and how a replica copies files and relays writes."""
     parser.add_option("role", default="auto", choices=ROLES,
                       help="standalone, primary (serves replication), replica, or auto (replica when a "
                            "primary URL is known)")
@@ -42,6 +45,7 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``promote``, which turns a replica's serverdir into a primary's."""
     commands.add("promote", Command("turn this replica's serverdir into a primary (the old primary is gone)",
                                     promote))
 
@@ -56,11 +60,13 @@ def replication(app) -> Replication:
 
 @hookimpl
 def satchel_initialize_locally(app):
+    """A replica's data comes from its primary: it does not initialize itself."""
     return False if replication(app).role == "replica" else None
 
 
 @hookimpl(trylast=True)
 def satchel_add_routes(router):
+    """Replica-served files, and the changelog and blob endpoints replicas follow."""
     names = {name for name, _, _ in router.table()}
     router.add("replica_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", fileview.serve,
                predicate=fileview.is_replica, permission="pkg_read",
@@ -72,22 +78,26 @@ def satchel_add_routes(router):
 
 @hookimpl
 def satchel_add_middleware(stack):
+    """On a replica, relay writes to the primary and answer once the change is replicated."""
     state = replication(stack.app)
     stack.add("replica-write-proxy", lambda wsgi_app: WriteProxy(wsgi_app, state), order=900)
 
 
 @hookimpl
 def satchel_startup(app):
+    """Start following the primary (on a replica)."""
     replication(app).start()
 
 
 @hookimpl
 def satchel_shutdown(app):
+    """Stop following the primary."""
     replication(app).stop()
 
 
 @hookimpl
 def satchel_status_info(app):
+    """Role, serials, lag and file-copy errors for ``/+status``."""
     return replication(app).status()
 
 

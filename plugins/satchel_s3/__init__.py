@@ -22,6 +22,7 @@ def _factory(serverdir, settings, storage):
 
 @hookimpl
 def satchel_add_options(parser):
+    """The bucket, key prefix and endpoint of ``--blobs s3``, and whether downloads redirect."""
     parser.add_option("s3-bucket", default=None, metavar="NAME", help="bucket for --blobs s3")
     parser.add_option("s3-prefix", default=None, metavar="PREFIX",
                       help="key prefix in the bucket, e.g. 'satchel/' (default: none)")
@@ -33,6 +34,7 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_blob_backend(backends):
+    """Offer ``--blobs s3``: files in an S3-compatible bucket."""
     backends.add("s3", BlobBackend(
         "s3", _factory, "an S3-compatible bucket (boto3; credentials as boto3 finds them)",
         options={"s3_bucket": "bucket", "s3_prefix": "prefix", "s3_endpoint_url": "endpoint_url",
