@@ -109,6 +109,15 @@ def satchel_initialize_locally(app):
     """
 
 
+@hookspec(firstresult=True)
+def satchel_get_node_role(app):
+    """Return this node's ``satchel.node.NodeRole`` (role and, for a replica, the primary URL), or None.
+
+    Asked once by ``App.__init__`` after the storage is opened; the answer is ``app.node_role``
+    (standalone when no plugin answers). A replica's storage then refuses local commits.
+    """
+
+
 @hookspec
 def satchel_init_serverdir(app, tx):
     """Create initial data in a fresh serverdir (the mirror plugin creates root/pypi).

@@ -4,8 +4,10 @@ import sys
 
 from satchel.commands import Command
 from satchel.errors import ConfigError
+from satchel.node import NodeRole
 from satchel.plugin import hookimpl, hookspec
 from satchel.web.patterns import UI
+from satchel.web.router import PRIORITY_NODE
 
 from satchel_replica import changelog, fileview
 from satchel_replica.node import ROLES, load_state, state_path
@@ -54,23 +56,28 @@ def replication(app) -> Replication:
     found = app.stash.get("satchel_replica")
     if found is None:
         found = app.stash["satchel_replica"] = Replication(app)
-        app.primary_url = found.primary_url
     return found
+
+
+@hookimpl
+def satchel_get_node_role(app):
+    """The role from ``--role``/``--primary-url`` (or a serverdir prepared as a replica)."""
+    state = replication(app)
+    return NodeRole(state.role, state.primary_url)
 
 
 @hookimpl
 def satchel_initialize_locally(app):
     """A replica's data comes from its primary: it does not initialize itself."""
-    return False if replication(app).role == "replica" else None
+    return False if app.node_role.is_replica else None
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def satchel_add_routes(router):
-    """Replica-served files, and the changelog and blob endpoints replicas follow."""
-    names = {name for name, _, _ in router.table()}
+    """Replica-served files (ahead of every index type's: a replica fetches what it lacks through its
+    primary), and the changelog and blob endpoints replicas follow."""
     router.add("replica_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", fileview.serve,
-               predicate=fileview.is_replica, permission="pkg_read",
-               before="mirror_file" if "mirror_file" in names else "file")
+               predicate=fileview.is_replica, permission="pkg_read", priority=PRIORITY_NODE)
     router.add("changelog_entry", r"/\+changelog/(?P<serial>\d+)", changelog.single_entry)
     router.add("changelog_stream", r"/\+changelog/(?P<serial>\d+)-", changelog.entries_from)
     router.add("replica_blob", r"/\+replica/blob/(?P<sha256>[0-9a-f]+)", changelog.blob)
