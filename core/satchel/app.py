@@ -11,6 +11,7 @@ from satchel.config import Config, collect_options, resolve
 from satchel.errors import ConfigError
 from satchel.events import EventDispatcher
 from satchel.model import users
+from satchel.node import NodeRole, ReplicaStorage, ask_node_role
 from satchel.pluginmanager import create_pluginmanager
 from satchel.registry import Registry
 from satchel.views import add_core_routes
@@ -77,11 +78,21 @@ class App:
         else:
             self.node_uuid = uuid.uuid4().hex
         self.storage = self.storage_backend.factory(serverdir, self.storage_backend.settings(config, settings))
+        self._choose_blobs(serverdir)
+        # asked once, here, so no later step of construction can change it
+        try:
+            self._node_role = ask_node_role(self.hook, self)
+        except BaseException:
+            self.storage.close()
+            raise
+        if self._node_role.is_replica:
+            self.storage = ReplicaStorage(self.storage)
         self.index_types = Registry("index type")
         self.hook.satchel_index_types(index_types=self.index_types)
         self.router = Router()
         add_core_routes(self.router)
         self.hook.satchel_add_routes(router=self.router)
+        self.router.check()  # an unknown before/after stops start-up here, not at the first request
         stack = MiddlewareStack(self)
         self.hook.satchel_add_middleware(stack=stack)
         self.wsgi = stack.wrap(WSGIApplication(self))
@@ -92,11 +103,29 @@ class App:
         self.events = EventDispatcher(self, cursor)
         self.storage.add_commit_listener(self.events.notify)
         self._started = False
-        # set by a replication plugin: this node only imports the primary's changes
-        self.primary_url: str | None = None
         self._serial_changed = threading.Condition()
         self._notified_serial = self.storage.last_serial()
         self.storage.add_commit_listener(self._notify_serial)
+
+    @property
+    def node_role(self) -> NodeRole:
+        """This node's role (``satchel_get_node_role``); a replica's ``primary_url`` is where writes go."""
+        return self._node_role
+
+    def _choose_blobs(self, serverdir: Path) -> None:
+        """``--blobs``: the storage's own blob store for plain ``fs``, else the registered one."""
+        name, settings = parse_storage_spec(self.config.get("blobs") or "fs")
+        backends = Registry("blob store")
+        self.hook.satchel_blob_backend(backends=backends)
+        backend = backends.get(name)
+        if name == "fs" and not settings:
+            return  # the storage's default: files in the serverdir, or memory for memory storage
+        try:
+            blobs = backend.factory(serverdir, backend.settings(self.config, settings), self.storage)
+            self.storage.use_blobs(blobs)
+        except BaseException:
+            self.storage.close()
+            raise
 
     def _notify_serial(self, serial: int, changes: dict) -> None:
         with self._serial_changed:
@@ -120,6 +149,8 @@ class App:
 
     def initializes_locally(self) -> bool:
         """False when a plugin brings the data from elsewhere (a replica follows its primary)."""
+        if self.node_role.is_replica:
+            return False
         return self.hook.satchel_initialize_locally(app=self) is not False
 
     def is_initialized(self) -> bool:

@@ -42,6 +42,7 @@ def satchel_add_options(parser):
     add("serverdir", default=None, metavar="DIR",
         help="directory of the server's data (default: the platform's user data dir)")
     add("storage", default="sqlite", metavar="NAME[:k=v,...]", help="storage backend (default: sqlite)")
+    add("blobs", default="fs", metavar="NAME[:k=v,...]", help="where release files are kept (default: fs)")
     add("host", default="127.0.0.1", commands=SERVE, help="address to listen on (default: 127.0.0.1)")
     add("port", default=3141, type=int, commands=SERVE, help="port to listen on (default: 3141)")
     add("threads", default=8, type=int, commands=SERVE, help="worker threads (default: 8)")

@@ -65,6 +65,15 @@ def satchel_storage_backend(backends):
 
 
 @hookspec
+def satchel_blob_backend(backends):
+    """Register blob stores: ``backends.add(name, BlobBackend(...))`` (satchel.storage.contract).
+
+    ``--blobs NAME`` picks one; ``fs`` (files in the serverdir) is the default. Called once when the
+    app is created, after the storage is opened.
+    """
+
+
+@hookspec
 def satchel_index_types(index_types):
     """Register index types: ``index_types.add(name, IndexType(...))`` (satchel.model.indexes).
 
@@ -97,6 +106,15 @@ def satchel_initialize_locally(app):
     """Return False when this node gets its data from elsewhere (a replica from its primary).
 
     Then ``serve`` and ``init`` don't create root and initial data; None or True: initialize as usual.
+    """
+
+
+@hookspec(firstresult=True)
+def satchel_get_node_role(app):
+    """Return this node's ``satchel.node.NodeRole`` (role and, for a replica, the primary URL), or None.
+
+    Asked once by ``App.__init__`` after the storage is opened; the answer is ``app.node_role``
+    (standalone when no plugin answers). A replica's storage then refuses local commits.
     """
 
 

@@ -7,7 +7,7 @@ from satchel.model.indexes import Stage
 from satchel.plugin import hookimpl
 from satchel.web.patterns import U
 
-from satchel_auth import users_api
+from satchel_auth import apitokens, tokens_api, users_api
 from satchel_auth.credentials import credentials_from
 from satchel_auth.passwd import passwd
 from satchel_auth.readaccess import DEFAULT_ACL_READ, READ_PERMISSIONS, check_new_bases, may_read_stage, \
@@ -43,6 +43,9 @@ def satchel_add_routes(router):
     router.add("user_write", U + r"/?", users_api.create_user, methods=("PUT",))
     router.add("user_modify", U + r"/?", users_api.modify_user, methods=("PATCH",))
     router.add("user_delete", U + r"/?", users_api.delete_user, methods=("DELETE",))
+    router.add("token_create", U + r"/\+token-create", tokens_api.token_create, methods=("POST",))
+    router.add("token_list", U + r"/\+tokens", tokens_api.token_list)
+    router.add("token_delete", U + r"/\+tokens/(?P<id>[^/]+)", tokens_api.token_delete, methods=("DELETE",))
 
 
 @hookimpl
@@ -59,7 +62,17 @@ def satchel_get_credentials(request):
 
 @hookimpl
 def satchel_authenticate(request, username, secret):
-    """A valid login token or password of the user gives their identity."""
+    """A valid API token, login token or password of the user gives their identity.
+
+    An API token that fails (expired, deleted, outside its indexes or projects) answers 403 naming why.
+    """
+    if not secret and apitokens.parse(username) is not None:
+        username, secret = "", username  # Basic "TOKEN:" (devpi-tokens accepts the token as the user name)
+    parsed = apitokens.parse(secret)
+    if parsed is not None:
+        return tokens_api.authenticate_token(request, username, secret, parsed)
+    if not username:
+        return None
     state = auth_state(request.app)
     identity = state.authenticator.authenticate(request.tx, username, secret)
     if identity is None:
@@ -69,15 +82,25 @@ def satchel_authenticate(request, username, secret):
 
 @hookimpl
 def satchel_add_metrics(metrics):
+    """Count failed logins and credentials (a brute-force signal)."""
     metrics.add(Metric("satchel_auth_failures_total", "counter",
                        "failed authentications: kind=login (POST /+login) or credentials (a request's Basic or "
                        "X-Devpi-Auth secret); a brute-force signal", ("kind",)))
+    metrics.add(Metric("satchel_token_verifications_total", "counter",
+                       "API token checks by result (ok, refused); verified signatures are remembered briefly",
+                       ("result",)))
 
 
 @hookimpl
 def satchel_permits(request, identity, permission, context):
     """devpi's ACL rules; read permissions on an index also check ``acl_read`` along its bases."""
     policy = auth_state(request.app).policy
+    if isinstance(identity, apitokens.TokenIdentity):
+        restrictions = identity.restrictions
+        if not restrictions.permits(permission):
+            return False
+        if isinstance(context, Stage) and restrictions.index_refusal(context.name):
+            return False
     if permission in READ_PERMISSIONS and isinstance(context, Stage):
         return may_read_stage(request.tx, identity, policy.admins(), context)
     return policy.permits(identity, permission, context)

@@ -1,16 +1,17 @@
-"""Credentials from a request: ``X-Devpi-Auth`` first, then HTTP Basic."""
+"""Credentials from a request: ``X-Devpi-Auth`` first, then HTTP Basic or Bearer (API tokens)."""
 
 import base64
 import binascii
 
 
 def _decode(value: str) -> tuple[str, str] | None:
+    """``user:secret``; an empty user is kept (``:TOKEN``, as API tokens may be sent) but not an empty pair."""
     try:
         text = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     username, sep, secret = text.partition(":")
-    if not sep or not username:
+    if not sep or not (username or secret):
         return None
     return username, secret
 
@@ -24,4 +25,6 @@ def credentials_from(headers) -> tuple[str, str] | None:
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "basic" and value:
         return _decode(value)
+    if scheme.lower() == "bearer" and value.strip():
+        return "", value.strip()  # an API token
     return None

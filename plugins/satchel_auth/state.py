@@ -2,6 +2,7 @@
 
 import secrets
 
+from satchel_auth.apitokens import ApiTokens
 from satchel_auth.authenticator import Authenticator
 from satchel_auth.permissions import Policy
 from satchel_auth.secret import derive_key, load_or_create_secret
@@ -13,6 +14,7 @@ class AuthState:
         self.signer = TokenSigner(derive_key(secret, "satchel-auth-token"))
         self.authenticator = Authenticator(self.signer, derive_key(secret, "satchel-auth-cache"))
         self.policy = Policy(restrict_modify)
+        self.api_tokens = ApiTokens(derive_key(secret, "satchel-api-tokens"))
 
 
 def parse_principals(spec: str | None) -> set[str] | None:

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 @hookimpl
 def satchel_add_options(parser):
+    """``--metrics-allow``: who may read ``/+metrics``."""
     parser.add_option("metrics-allow", commands=("serve",), default=None, metavar="SPEC",
                       help="who may read /+metrics: comma separated CIDRs (10.0.0.0/8) and/or :AUTHENTICATED: "
                            "(default: everyone, like /+status)")
@@ -20,6 +21,7 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_configure(config):
+    """Refuse a ``--metrics-allow`` that does not parse."""
     try:
         parse_allow(config.get("metrics_allow"))
     except ValueError as exc:
@@ -28,11 +30,13 @@ def satchel_configure(config):
 
 @hookimpl
 def satchel_add_routes(router):
+    """``GET /+metrics`` in Prometheus' text format."""
     router.add("metrics", r"/\+metrics", metrics_view)
 
 
 @hookimpl
 def satchel_add_middleware(stack):
+    """Install the Prometheus sink for core's instruments; adds no middleware."""
     # the one setup hook that sees the app: install the sink before the first request
     found = instruments(stack.app)
     if found.sink is None:

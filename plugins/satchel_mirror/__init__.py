@@ -7,6 +7,7 @@ from satchel.names import normalize_project
 from satchel.plugin import hookimpl, hookspec
 from satchel.web.patterns import FILE, PROJECT, UI, VERSION
 from satchel.web.responses import redirect
+from satchel.web.router import PRIORITY_INDEX_TYPE
 
 from satchel_mirror import files, removal
 from satchel_mirror.config import (MIRROR_DEFAULTS, MIRROR_OPTIONAL, default_mirror_url, normalize_mirror_config,
@@ -118,21 +119,25 @@ def refresh(request):
 
 @hookimpl
 def satchel_add_routes(router):
-    """Cached files, ``refresh``, and deleting cached files, ahead of core's and private routes."""
+    """Cached files, ``refresh``, and deleting cached files, ahead of core's and private routes.
+
+    Predicates narrow them to mirror indexes, so their priority band puts them ahead of every general route
+    (the private indexes' DELETE routes included, when that plugin is loaded).
+    """
     router.add("mirror_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", files.serve_mirror_file,
-               predicate=files.is_mirror_request, permission="pkg_read", before="file")
+               predicate=files.is_mirror_request, permission="pkg_read", priority=PRIORITY_INDEX_TYPE)
     router.add("mirror_refresh", UI + r"/\+simple/(?P<project>[^/]+)/refresh", refresh, methods=("POST",))
-    # ahead of the private indexes' DELETE routes (when that plugin is loaded), for mirror indexes only
-    for name, pattern, view, before in (
-            ("mirror_file_delete", FILE, removal.delete_file, "file_delete"),
-            ("mirror_version_delete", VERSION, removal.delete_version, "version_delete"),
-            ("mirror_project_delete", PROJECT, removal.delete_project, "project_delete")):
-        router.add(name, pattern, view, methods=("DELETE",), predicate=files.is_mirror_request, before=before,
-                   own_transaction=True)
+    for name, pattern, view in (
+            ("mirror_file_delete", FILE, removal.delete_file),
+            ("mirror_version_delete", VERSION, removal.delete_version),
+            ("mirror_project_delete", PROJECT, removal.delete_project)):
+        router.add(name, pattern, view, methods=("DELETE",), predicate=files.is_mirror_request,
+                   priority=PRIORITY_INDEX_TYPE, own_transaction=True)
 
 
 @hookimpl
 def satchel_add_metrics(metrics):
+    """The mirror's upstream and cache metrics (``METRICS``)."""
     for metric in METRICS:
         metrics.add(metric)
 

@@ -39,7 +39,7 @@ def normalize_mirror_config(config: dict) -> dict:
     url = str(config.get("mirror_url") or "") or default_mirror_url()
     if not url.startswith(("http://", "https://")):
         raise BadRequest("'mirror_url' option must be a URL.")
-    config["mirror_url"] = url if url.endswith("/") else url + "/"
+    config["mirror_url"] = url  # kept as given, as devpi does (Upstream adds the "/" it needs)
     expiry = config.get("mirror_cache_expiry")
     if expiry not in (None, ""):
         try:

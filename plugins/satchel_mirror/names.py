@@ -5,12 +5,15 @@ nor at start.
 """
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from satchel import clock
 from satchel.errors import UpstreamError
 from satchel.model import keys
+
+from satchel_mirror import primary
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 16
@@ -46,6 +49,9 @@ def refresh_names(stage) -> None:
     key = keys.index_state(stage.name, "names")
     with app.storage.read() as tx:
         meta = tx.get(key)
+    if primary.primary_url(app):
+        _refresh_through_primary(stage, key, meta)
+        return
     try:
         status, names, etag = state.upstream(stage).project_names(etag=(meta or {}).get("etag"))
         if status == 304:
@@ -75,6 +81,27 @@ def refresh_names(stage) -> None:
         app.hook.satchel_mirror_initialnames(stage=stage, projectnames=read_names(app.storage.blobs, blob.sha256))
 
 
+def _refresh_through_primary(stage, key: str, meta: dict | None) -> None:
+    """A replica: the primary refreshes its list and commits it; the list arrives by replication."""
+    try:
+        primary.refresh_names(stage)
+    except UpstreamError as exc:
+        log.warning("mirror %s: project list: %s", stage.name, exc.message)
+        raise
+    stage.state.names_checked = clock.monotonic()
+    with stage.app.storage.read() as tx:
+        fresh = tx.get(key)
+    if fresh is not None:
+        # the replica copies the list's blob right after importing its record: give it a moment
+        _, timeout, _ = stage.state.options(stage)
+        deadline = time.monotonic() + timeout
+        while not stage.app.storage.blobs.exists(fresh["sha256"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if meta is None and fresh is not None:
+        stage.app.hook.satchel_mirror_initialnames(
+            stage=stage, projectnames=read_names(stage.app.storage.blobs, fresh["sha256"]))
+
+
 def _refresh_in_background(stage):
     state = stage.state
     with state.lock:
@@ -89,8 +116,6 @@ def project_names(stage, tx) -> Iterable[str]:
     expiry, timeout, _ = state.options(stage)
     meta = tx.get(keys.index_state(stage.name, "names"))
     expired = state.names_checked is None or clock.monotonic() - state.names_checked >= expiry
-    if stage.app.primary_url:
-        expired = False  # a replica never writes: the primary's list arrives with its changelog
     if expired:
         future = _refresh_in_background(stage)
         if meta is None:

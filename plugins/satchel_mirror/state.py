@@ -14,6 +14,7 @@ from satchel import clock
 from satchel.errors import UpstreamError
 from satchel.model import keys
 
+from satchel_mirror import primary
 from satchel_mirror.links import project_record
 from satchel_mirror.stats import MirrorStats
 from satchel_mirror.upstream import Upstream, UpstreamDown, UpstreamTimeout, page_deadline
@@ -189,7 +190,7 @@ class MirrorState:
                 del self.inflight[project]
 
     def _refresh(self, stage, project: str, stored: dict | None) -> tuple[dict | None, int]:
-        if self.app.primary_url:
+        if primary.primary_url(self.app):
             return self._refresh_through_primary(stage, project)
         started = time.perf_counter()
         try:
@@ -214,12 +215,14 @@ class MirrorState:
             self.checked[project] = clock.monotonic()
             return current, serial
         if result.status == 404:
-            # gone upstream (or never there): no page here either; cached files stay until pruned
-            if current is not None:
-                serial = self._write(stage, project, None)
-            self._remember(project, serial, None)
+            # gone upstream: the links seen last stay served, as devpi does (builds pinned to those files keep
+            # working; mirror_block or devpi remove stop it); never there: 404 here too
+            self._remember(project, serial, current)
             self.checked[project] = clock.monotonic()
-            return None, serial
+            if current is not None:
+                log.info("mirror %s: %s is gone upstream; serving its last known links",
+                         self.index_name, project)
+            return current, serial
         if result.status == 304:  # our record vanished meanwhile: fetch it whole
             return self._refresh(stage, project, None)
         if (current and result.serial >= 0 and result.serial < current.get("serial", -1)
@@ -240,24 +243,7 @@ class MirrorState:
 
     def _refresh_through_primary(self, stage, project: str) -> tuple[dict | None, int]:
         """A replica never writes: the primary fetches and commits; its serial arrives through replication."""
-        _, timeout, _ = self.options(stage)
-        url = f"{self.app.primary_url}/{self.index_name}/+simple/{project}/"
-        try:
-            response = self.session.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"},
-                                        timeout=page_deadline(timeout))
-        except requests.RequestException as exc:
-            self.stats.failure(f"primary unreachable: {type(exc).__name__}")
-            self.upstream_down()
-            raise UpstreamError(f"the primary could not be reached for {project}") from None
-        response.close()
-        if response.status_code not in (200, 404):
-            if response.status_code >= 500:
-                self.upstream_down()
-            raise UpstreamError(f"the primary answered {response.status_code} for {project}")
-        self.upstream_up()
-        serial = response.headers.get("X-Devpi-Serial", "")
-        if serial.isdigit():
-            self.app.wait_for_serial(int(serial), page_deadline(timeout))
+        primary.refresh_page(self, stage, project)
         with self.app.storage.read() as tx:
             current, current_serial = tx.get_with_serial(keys.project(self.index_name, project))
         self._remember(project, current_serial, current)

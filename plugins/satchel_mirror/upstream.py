@@ -66,7 +66,8 @@ class Upstream:
 
     def __init__(self, session: requests.Session, base_url: str, timeout: float, auth_header=None):
         self.session = session
-        self.base_url, credentials = split_credentials(base_url)
+        base_url, credentials = split_credentials(base_url)
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.auth = credentials
         self.auth_header = auth_header  # from the satchel_mirror_upstream_auth hook
         self.timeout = timeout
@@ -114,8 +115,9 @@ class Upstream:
                 raise error(f"upstream answered {response.status_code} for {url}")
             body = read_limited(response, url, page_deadline(self.timeout), MAX_PAGE_BYTES)
             content_type = response.headers.get("Content-Type", "text/html").split(";")[0].strip().lower()
+            # an empty page is a project without files (simple indexes answer so, often with no Content-Type)
             if content_type in ("text/html", "application/vnd.pypi.simple.v1+html") \
-                    and not looks_like_html(body):
+                    and body.strip() and not looks_like_html(body):
                 raise UpstreamError(f"upstream sent an unreadable page for {url}: not HTML")
             response._content = body  # parsed by pypi-simple as if read normally
             try:
@@ -144,7 +146,8 @@ class Upstream:
         response = self._get(url, {"Accept": "*/*"}, stream=True, timeout=page_deadline(self.timeout))
         if response.status_code != 200:
             response.close()
-            raise UpstreamError(f"upstream answered {response.status_code} for {url}")
+            # devpi's wording, which clients and scripts look for
+            raise UpstreamError(f"error {response.status_code} getting {url}")
         return response
 
 

@@ -1,7 +1,8 @@
 """PostgreSQL storage backend (``--storage postgresql --postgresql-dsn DSN``), install ``satchel[postgresql]``."""
 
+from satchel.errors import ConfigError
 from satchel.plugin import hookimpl
-from satchel.storage.contract import StorageBackend
+from satchel.storage.contract import BlobBackend, StorageBackend
 
 __version__ = "0.1.0"
 
@@ -11,10 +12,25 @@ def _factory(serverdir, settings):
     try:
         from satchel_postgresql.storage import PostgresStorage
     except ImportError as exc:
-        from satchel.errors import ConfigError
         raise ConfigError(f"the postgresql backend needs psycopg 3: pip install 'satchel[postgresql]' "
                           f"({exc})") from None
     return PostgresStorage(serverdir, settings)
+
+
+def _blob_factory(serverdir, settings, storage):
+    if storage.name != "postgresql":
+        raise ConfigError(f"--blobs postgresql keeps files in the PostgreSQL database: it needs "
+                          f"--storage postgresql (not {storage.name})")
+    from satchel_postgresql.largeobjects import LargeObjectBlobStore
+
+    return LargeObjectBlobStore(storage.pool)
+
+
+@hookimpl
+def satchel_blob_backend(backends):
+    """Offer ``--blobs postgresql``: files as large objects in the same database."""
+    backends.add("postgresql", BlobBackend(
+        "postgresql", _blob_factory, "large objects in the --storage postgresql database, streamed in chunks"))
 
 
 @hookimpl

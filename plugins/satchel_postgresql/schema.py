@@ -17,7 +17,8 @@ MIGRATIONS = {
         'CREATE TABLE kv (key text COLLATE "C" PRIMARY KEY, value text NOT NULL, serial bigint NOT NULL)',
         "CREATE TABLE changelog (serial bigint PRIMARY KEY, changes text NOT NULL)",
         "CREATE TABLE blobs (sha256 char(64) PRIMARY KEY, oid oid NOT NULL, size bigint NOT NULL)",
-        "CREATE TABLE blob_spool (oid oid PRIMARY KEY, touched timestamptz NOT NULL DEFAULT now())",
+        "CREATE TABLE blob_spool (oid oid PRIMARY KEY, size bigint NOT NULL DEFAULT 0, "
+        "touched timestamptz NOT NULL DEFAULT now())",
     ],
 }
 

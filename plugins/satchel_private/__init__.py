@@ -34,6 +34,7 @@ def satchel_add_routes(router):
 
 @hookimpl
 def satchel_add_metrics(metrics):
+    """Count uploaded release files by index type."""
     metrics.add(Metric("satchel_uploads_total", "counter", "release files uploaded, by index type",
                        ("index_type",)))
 

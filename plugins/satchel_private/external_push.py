@@ -8,25 +8,11 @@ import requests
 from satchel.errors import BadRequest
 from satchel.web.responses import json_response
 
+from satchel_private.filenames import pyversion_filetype
 from satchel_private.metadata import METADATA_FIELDS
 
 OK_CODES = (200, 201)
 TIMEOUT = 60
-
-
-def pyversion_filetype(filename: str) -> tuple[str, str]:
-    """The ``pyversion`` and ``filetype`` fields PyPI expects for a file name."""
-    lowered = filename.lower()
-    if lowered.endswith(".whl"):
-        return filename[:-4].split("-")[-3], "bdist_wheel"
-    if lowered.endswith(".egg"):
-        parts = filename[:-4].split("-")
-        return (parts[2][2:] if len(parts) > 2 and parts[2].startswith("py") else "any"), "bdist_egg"
-    for suffix, filetype in ((".exe", "bdist_wininst"), (".msi", "bdist_msi"), (".rpm", "bdist_rpm"),
-                             (".dmg", "bdist_dmg"), (".deb", "bdist_deb")):
-        if lowered.endswith(suffix):
-            return "any", filetype
-    return "source", "sdist"
 
 
 def _form(metadata: dict, action: str, **extra) -> dict:

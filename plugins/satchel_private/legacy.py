@@ -22,8 +22,13 @@ def legacy_error(request, status: int, message: str) -> Response:
 
 
 def legacy_unauthorized(request, message: str = "authentication required") -> Response:
-    """401 with a Basic challenge, so that twine retries with its credentials."""
-    response = legacy_error(request, 401, message)
+    """401 with a Basic challenge, so that twine retries with its credentials.
+
+    The reason phrase is the standard ``Unauthorized`` (devpi-client shows it, and users and scripts look for
+    it, as with devpi-server); the body's ``message`` says what is missing.
+    """
+    response = error_response(request, 401, message)
+    response.status = "401 Unauthorized"
     response.headers["WWW-Authenticate"] = 'Basic realm="pypi"'
     return response
 

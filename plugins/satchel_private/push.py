@@ -17,6 +17,7 @@ from satchel.storage.contract import BlobInfo
 from satchel.web.responses import json_response
 
 from satchel_private.external_push import push_external
+from satchel_private.history import overwrite_log
 
 
 @dataclass
@@ -80,14 +81,24 @@ def _blob(entry: dict) -> BlobInfo:
     return BlobInfo(entry["sha256"], entry["size"])
 
 
-def _pushed_log(request, source, target, entry: dict) -> list:
+def _pushed_log(request, source, target, entry: dict, replaced: dict | None = None) -> list:
+    """devpi's log of a pushed file: overwrite (when it replaces ``replaced``), the source's entries, push."""
     kept = [item for item in entry.get("log", ()) if item.get("what") != "overwrite"]
-    return kept + [log_entry("push", request.identity.username, src=source.name, dst=target.name)]
+    return overwrite_log(replaced) + kept + [
+        log_entry("push", request.identity.username, src=source.name, dst=target.name)]
 
 
-def _check_target_free(tx, target, key: str, filename: str) -> None:
-    if not target.config.get("volatile", True) and tx.get(key) is not None:
+def _replaced(tx, link: dict | None) -> dict | None:
+    """The file entry a link points to (the one a push replaces), or None."""
+    return tx.get(keys.file(link["path"])) if link else None
+
+
+def _check_target_free(tx, target, key: str, filename: str) -> dict | None:
+    """The target's link of that name (None if there is none); 409 when it is there in a non-volatile index."""
+    existing = tx.get(key)
+    if not target.config.get("volatile", True) and existing is not None:
         raise Conflict(f"{filename} already exists in non-volatile index")
+    return existing
 
 
 def push_internal(request, source, release: Release, target_name: str):
@@ -104,13 +115,13 @@ def push_internal(request, source, release: Release, target_name: str):
         replace_version_metadata(tx, target, release.name, release.version, release.metadata)
         results.append([200, "register", release.name, release.version, "->", target.name])
         for link, entry in release.files:
-            _check_target_free(tx, target, keys.link(target.name, release.project, link["filename"]),
-                               link["filename"])
+            target_key = keys.link(target.name, release.project, link["filename"])
+            existing = _check_target_free(tx, target, target_key, link["filename"])
             new_link = add_release_file(
                 tx, request.app, target, project=release.name, version=release.version,
                 filename=link["filename"], blob=_blob(entry), requires_python=link.get("requires_python"),
                 yanked=link.get("yanked", False), upload_time=entry.get("last_modified"),
-                log=_pushed_log(request, source, target, entry))
+                log=_pushed_log(request, source, target, entry, _replaced(tx, existing)))
             results.append([200, "store_releasefile", new_link["path"]])
             for tox_link, tox_entry in release.toxresults:
                 if tox_link.get("for_path") == link["path"]:
@@ -120,11 +131,11 @@ def push_internal(request, source, release: Release, target_name: str):
                     results.append([200, "store_toxresult", stored["path"]])
         if release.doczip is not None:
             link, entry = release.doczip
-            if not target.config.get("volatile", True) and get_doczip(
-                    tx, target, release.project, release.version) is not None:
+            existing = get_doczip(tx, target, release.project, release.version)
+            if not target.config.get("volatile", True) and existing is not None:
                 raise Conflict(f"{link['filename']} already exists in non-volatile index")
             store_doczip(tx, target, release.name, release.version, _blob(entry),
-                         log=_pushed_log(request, source, target, entry),
+                         log=_pushed_log(request, source, target, entry, _replaced(tx, existing)),
                          upload_time=entry.get("last_modified"))
             results.append([200, "store_doczip", release.name, release.version, "->", target.name])
     return json_response(results, "actionlog")

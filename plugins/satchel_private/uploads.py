@@ -20,6 +20,7 @@ from satchel.names import normalize_project
 
 from satchel_private import doczip, metadata
 from satchel_private.filenames import check_release_filename, check_safe
+from satchel_private.history import overwrite_log
 from satchel_private.legacy import legacy_error, legacy_ok, legacy_unauthorized
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -148,13 +149,8 @@ def _store_blob(request, content, filename: str):
 
 
 def _history(request, stage, old_entry: dict | None) -> list:
-    """The file's log: earlier entries, an ``overwrite`` entry when replacing, then this upload."""
-    log = list((old_entry or {}).get("log", ()))
-    if old_entry is not None:
-        count = sum(1 for item in log if item.get("what") == "overwrite") + 1
-        log.append(log_entry("overwrite", None, count=count))
-    log.append(log_entry("upload", request.identity.username, dst=stage.name))
-    return log
+    """The file's log: devpi's ``overwrite`` entry when replacing, then this upload."""
+    return overwrite_log(old_entry) + [log_entry("upload", request.identity.username, dst=stage.name)]
 
 
 def _check_existing(stage, existing: dict | None, sha256: str, filename: str) -> None:

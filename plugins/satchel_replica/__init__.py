@@ -4,8 +4,10 @@ import sys
 
 from satchel.commands import Command
 from satchel.errors import ConfigError
+from satchel.node import NodeRole
 from satchel.plugin import hookimpl, hookspec
 from satchel.web.patterns import UI
+from satchel.web.router import PRIORITY_NODE
 
 from satchel_replica import changelog, fileview
 from satchel_replica.node import ROLES, load_state, state_path
@@ -16,6 +18,7 @@ __version__ = "0.1.0"
 
 
 class ReplicaSpecs:
+    """Hooks the replica plugin declares for other plugins (added by ``satchel_add_hookspecs``)."""
     @hookspec
     def satchel_on_replicated_file(self, app, sha256):
         """A replica finished copying the blob ``sha256`` from its primary (or a search path)."""
@@ -23,11 +26,13 @@ class ReplicaSpecs:
 
 @hookimpl
 def satchel_add_hookspecs(pluginmanager):
+    """Declare ``satchel_on_replicated_file``."""
     pluginmanager.add_hookspecs(ReplicaSpecs)
 
 
 @hookimpl
 def satchel_add_options(parser):
+    """The node's role, its primary's URL, and how a replica copies files and relays writes."""
     parser.add_option("role", default="auto", choices=ROLES,
                       help="standalone, primary (serves replication), replica, or auto (replica when a "
                            "primary URL is known)")
@@ -42,6 +47,7 @@ def satchel_add_options(parser):
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``promote``, which turns a replica's serverdir into a primary's."""
     commands.add("promote", Command("turn this replica's serverdir into a primary (the old primary is gone)",
                                     promote))
 
@@ -50,21 +56,28 @@ def replication(app) -> Replication:
     found = app.stash.get("satchel_replica")
     if found is None:
         found = app.stash["satchel_replica"] = Replication(app)
-        app.primary_url = found.primary_url
     return found
 
 
 @hookimpl
+def satchel_get_node_role(app):
+    """The role from ``--role``/``--primary-url`` (or a serverdir prepared as a replica)."""
+    state = replication(app)
+    return NodeRole(state.role, state.primary_url)
+
+
+@hookimpl
 def satchel_initialize_locally(app):
-    return False if replication(app).role == "replica" else None
+    """A replica's data comes from its primary: it does not initialize itself."""
+    return False if app.node_role.is_replica else None
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def satchel_add_routes(router):
-    names = {name for name, _, _ in router.table()}
+    """Replica-served files (ahead of every index type's: a replica fetches what it lacks through its
+    primary), and the changelog and blob endpoints replicas follow."""
     router.add("replica_file", UI + r"/(?P<kind>\+[fe])/(?P<relpath>.+)", fileview.serve,
-               predicate=fileview.is_replica, permission="pkg_read",
-               before="mirror_file" if "mirror_file" in names else "file")
+               predicate=fileview.is_replica, permission="pkg_read", priority=PRIORITY_NODE)
     router.add("changelog_entry", r"/\+changelog/(?P<serial>\d+)", changelog.single_entry)
     router.add("changelog_stream", r"/\+changelog/(?P<serial>\d+)-", changelog.entries_from)
     router.add("replica_blob", r"/\+replica/blob/(?P<sha256>[0-9a-f]+)", changelog.blob)
@@ -72,22 +85,26 @@ def satchel_add_routes(router):
 
 @hookimpl
 def satchel_add_middleware(stack):
+    """On a replica, relay writes to the primary and answer once the change is replicated."""
     state = replication(stack.app)
     stack.add("replica-write-proxy", lambda wsgi_app: WriteProxy(wsgi_app, state), order=900)
 
 
 @hookimpl
 def satchel_startup(app):
+    """Start following the primary (on a replica)."""
     replication(app).start()
 
 
 @hookimpl
 def satchel_shutdown(app):
+    """Stop following the primary."""
     replication(app).stop()
 
 
 @hookimpl
 def satchel_status_info(app):
+    """Role, serials, lag and file-copy errors for ``/+status``."""
     return replication(app).status()
 
 

@@ -6,8 +6,7 @@ from satchel.views.files import file_response, lookup_file
 
 
 def is_replica(request) -> bool:
-    replication = request.app.stash.get("satchel_replica")
-    return replication is not None and replication.role == "replica"
+    return request.app.node_role.is_replica
 
 
 def serve(request):

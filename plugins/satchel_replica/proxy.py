@@ -8,6 +8,8 @@ log = logging.getLogger(__name__)
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "content-length", "content-encoding"}
+CHUNK = 1 << 20
+BYTES_PER_SECOND = 10 << 20  # a slow primary still stores this much of a relayed body per second
 PROXY_WAIT = 30.0  # seconds to wait for the primary's serial to arrive here
 
 
@@ -22,6 +24,39 @@ def _request_headers(environ) -> dict:
         if environ.get(name):
             headers[name.replace("_", "-").title()] = environ[name]
     return headers
+
+
+def _read_timeout(proxy_timeout: float, length: int) -> float:
+    """The primary answers after storing the whole body (parse, hash, write): allow for its size."""
+    return proxy_timeout + length / BYTES_PER_SECOND
+
+
+class RequestBody:
+    """The client's body as a file of known length: relayed chunk by chunk, never held whole.
+
+    ``__len__`` lets requests send it with ``Content-Length`` (not chunked), ``read`` lets the HTTP
+    client copy it in blocks.
+    """
+
+    def __init__(self, stream, length: int):
+        self.stream = stream
+        self.remaining = length
+
+    def __len__(self) -> int:
+        return self.remaining
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        data = self.stream.read(min(size, CHUNK))
+        if not data:
+            raise ConnectionError(f"the client's body ended {self.remaining} bytes early")
+        self.remaining -= len(data)
+        return data
+
+    def __iter__(self):
+        return iter(lambda: self.read(CHUNK), b"")
 
 
 class WriteProxy:
@@ -41,11 +76,12 @@ class WriteProxy:
         if environ.get("QUERY_STRING") and "?" not in raw:
             raw += "?" + environ["QUERY_STRING"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else None
+        body = RequestBody(environ["wsgi.input"], length) if length else None
         try:
             response = replication.session.request(
                 environ["REQUEST_METHOD"], replication.primary_url + raw, data=body,
-                headers=_request_headers(environ), timeout=replication.proxy_timeout, allow_redirects=False)
+                headers=_request_headers(environ), timeout=(5, _read_timeout(replication.proxy_timeout, length)),
+                allow_redirects=False)
         except requests.RequestException as exc:
             log.warning("replica: relaying %s %s to the primary failed: %s", environ["REQUEST_METHOD"], path, exc)
             start_response("502 Bad Gateway", [("Content-Type", "application/json")])

@@ -114,14 +114,14 @@ class Replication:
 
     def status(self) -> dict:
         if self.role == "primary":
-            return {"role": "PRIMARY", "polling_replicas": self.replicas}
+            return {"polling_replicas": self.replicas}
         if self.role != "replica":
-            return {"role": "STANDALONE"}
+            return {}
         serial = self.app.storage.last_serial()
         lag = max(self.primary_serial - serial, 0)
         stamp = (lambda t: clock.iso(t) if t else None)
         return {
-            "role": "REPLICA", "primary-url": self.primary_url, "primary-uuid": self.primary_uuid,
+            "primary-url": self.primary_url, "primary-uuid": self.primary_uuid,
             "primary-serial": self.primary_serial, "serial": serial, "replication-lag-serials": lag,
             "replication-lag-seconds": 0 if lag == 0 else (clock.now() - self.in_sync_at if self.in_sync_at else None),
             "primary-contacted-at": stamp(self.last_contact), "replica-in-sync-at": stamp(self.in_sync_at),

@@ -25,17 +25,20 @@ SEARCH_DB = "web-search.sqlite"
 
 @hookimpl
 def satchel_add_hookspecs(pluginmanager):
+    """Declare the web UI's own hooks (search backend, page sections) for other plugins."""
     pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl
 def satchel_add_options(parser):
+    """``--web-theme DIR``: templates and static files that override the UI's own."""
     parser.add_option("web-theme", default=None, metavar="DIR", commands=("serve",),
                       help="directory whose templates/ and static/ override the web UI's own")
 
 
 @hookimpl
 def satchel_configure(config):
+    """Refuse a ``--web-theme`` that is not a directory."""
     theme = config.get("web_theme")
     if theme and not Path(theme).is_dir():
         raise ConfigError(f"--web-theme {theme}: not a directory")
@@ -43,27 +46,32 @@ def satchel_configure(config):
 
 @hookimpl
 def satchel_add_routes(router):
+    """The browser pages at devpi-web's URLs (``satchel_web.routes``)."""
     routes.add_routes(router)
 
 
 @hookimpl(trylast=True)
 def satchel_web_search_backend(app):
+    """The default search: SQLite full-text search in the serverdir (in memory for memory storage)."""
     path = Path(app.config.serverdir) / SEARCH_DB if app.storage_backend.persistent else None
     return FtsSearch(app, str(path) if path else None)
 
 
 @hookimpl
 def satchel_on_commit(app, serial, changes):
+    """Bring the search index up to the committed serial."""
     web_state(app).search.sync()
 
 
 @hookimpl
 def satchel_startup(app):
+    """Catch the search index up with changes made while the server was down."""
     web_state(app).search.sync()
 
 
 @hookimpl
 def satchel_shutdown(app):
+    """Close the search index."""
     state = app.stash.pop("web", None)
     if state is not None:
         state.close()
@@ -71,6 +79,7 @@ def satchel_shutdown(app):
 
 @hookimpl
 def satchel_status_info(app):
+    """The search index's state (``web-search``)."""
     return {"web-search": web_state(app).search.status()}
 
 
@@ -83,4 +92,5 @@ def reindex(config, pluginmanager) -> int:
 
 @hookimpl
 def satchel_add_commands(commands):
+    """Add ``web-reindex``, which rebuilds the search index from the stored data."""
     commands.add("web-reindex", Command("rebuild the web UI's search index from the stored data", reindex))

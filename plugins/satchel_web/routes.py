@@ -1,5 +1,6 @@
 """The web UI's routes, ahead of core's: page routes match only browsers (``wants_page``)."""
 
+from satchel.web import routes
 from satchel.web.patterns import PROJECT, U, UI, VERSION
 
 from satchel_web import views_browse, views_docs, views_misc, views_project
@@ -7,12 +8,11 @@ from satchel_web.pages import wants_page
 
 # a release's own sub-pages (+d, +toxresults): project and version without a trailing slash
 RELEASE = UI + r"/(?P<project>[^+/]+)/(?P<version>[^/+][^/]*)"
-FIRST_CORE_ROUTE = "status"
 
 
 def add_routes(router):
     def add(name, pattern, view, predicate=None):
-        router.add(name, pattern, view, predicate=predicate, before=FIRST_CORE_ROUTE)
+        router.add(name, pattern, view, predicate=predicate, before=routes.STATUS)  # ahead of core's first route
 
     add("web_static", r"/\+static/(?P<name>[^/]+)", views_misc.static_file)
     add("web_search", r"/\+search", views_misc.search_page)

@@ -20,6 +20,31 @@ def blob_relpath(sha256: str) -> str:
     return f"{sha256[:2]}/{sha256}"
 
 
+def spool_to_file(chunks: Iterable[bytes], directory: Path, mode: int = 0o600,
+                  sync: bool = False) -> tuple[str, int, str]:
+    """Write ``chunks`` to a new temp file in ``directory``, hashing them: ``(sha256, size, path)``.
+
+    ``sync`` fsyncs the file. A failing chunk iterator leaves no file behind.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmpname = tempfile.mkstemp(dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                tmp.write(chunk)
+            tmp.flush()
+            os.fchmod(tmp.fileno(), mode)
+            if sync:
+                os.fsync(tmp.fileno())
+    except BaseException:
+        os.unlink(tmpname)
+        raise
+    return digest.hexdigest(), size, tmpname
+
+
 def check_sha256(sha256: str) -> str:
     """Refuse anything but 64 lowercase hex digits: blob paths are built from it."""
     if not isinstance(sha256, str) or not _HEX64.fullmatch(sha256):
@@ -58,24 +83,9 @@ class FileBlobStore(BlobStore):
 
         ``sync`` fsyncs the file now (``put`` does, so that ``publish`` needn't reopen it).
         """
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmpname = tempfile.mkstemp(dir=self.spool_dir)
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    size += len(chunk)
-                    tmp.write(chunk)
-                tmp.flush()
-                # readable by a proxy's worker user (nginx serves them via X-Accel-Redirect)
-                os.fchmod(tmp.fileno(), 0o644)
-                if sync:
-                    os.fsync(tmp.fileno())
-        except BaseException:
-            os.unlink(tmpname)
-            raise
-        return SpooledBlob(digest.hexdigest(), size, (tmpname, sync))
+        # readable by a proxy's worker user (nginx serves them via X-Accel-Redirect)
+        sha256, size, tmpname = spool_to_file(chunks, self.spool_dir, mode=0o644, sync=sync)
+        return SpooledBlob(sha256, size, (tmpname, sync))
 
     def publish(self, spooled: SpooledBlob, sync: bool = True) -> BlobInfo:
         """Rename the spooled file into place (with ``sync``: fsync it and its directory)."""

@@ -211,6 +211,11 @@ class Storage(ABC):
     def close(self) -> None:
         """Release connections and files."""
 
+    def use_blobs(self, blobs: BlobStore) -> None:
+        """Keep files in ``blobs`` instead of the backend's own store (``--blobs``); called once,
+        right after the factory, before any use."""
+        self.blobs = blobs
+
     def lock(self, name: str) -> AbstractContextManager[None]:
         """Capability: an exclusive lock named ``name`` (e.g. one mirror download at a time per
         project). It holds across every user of this storage: for a ``multi_process`` backend
@@ -241,3 +246,19 @@ class StorageBackend:
         from_options = {key: str(config.get(dest)) for dest, key in self.options.items()
                         if config.get(dest) not in (None, "")}
         return {**from_options, **given}
+
+
+@dataclass
+class BlobBackend:
+    """What a blob store registers: ``factory(serverdir, settings, storage) -> BlobStore``.
+
+    ``--blobs NAME[:key=value,...]`` picks it; ``storage`` is the app's storage (a store may keep
+    its blobs in the same database). ``options`` as for ``StorageBackend``.
+    """
+
+    name: str
+    factory: Callable[..., BlobStore]
+    description: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+
+    settings = StorageBackend.settings

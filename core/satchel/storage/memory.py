@@ -4,14 +4,15 @@ import hashlib
 import io
 import json
 import threading
+from pathlib import Path
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from satchel.plugin import hookimpl
-from satchel.storage.blobs import check_sha256
+from satchel.storage.blobs import FileBlobStore, check_sha256
 from satchel.storage.contract import (
-    BlobInfo, BlobStore, Changes, CommitListener, ReadTx, SpooledBlob, Storage, StorageBackend)
+    BlobBackend, BlobInfo, BlobStore, Changes, CommitListener, ReadTx, SpooledBlob, Storage, StorageBackend)
 from satchel.storage.txbase import BufferedWrite, notify_commit
 
 
@@ -130,6 +131,14 @@ class MemoryStorage(Storage):
 
     def close(self) -> None:
         pass
+
+
+@hookimpl
+def satchel_blob_backend(backends):
+    backends.add("fs", BlobBackend(
+        "fs", lambda serverdir, settings, storage: FileBlobStore(Path(settings.get("path") or
+                                                                   Path(serverdir) / "+blobs")),
+        "files under <serverdir>/+blobs/ab/<sha256> (default; setting path= for another directory)"))
 
 
 @hookimpl

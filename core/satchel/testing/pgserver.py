@@ -9,11 +9,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+
+from satchel.testing.server import free_port
 
 
 class Unavailable(Exception):
@@ -29,12 +30,6 @@ def find_bindir() -> Path:
     if candidates:
         return Path(candidates[0]).parent
     raise Unavailable("PostgreSQL's initdb is not installed (Debian: apt-get install postgresql)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _ensure_postgres_user() -> None:

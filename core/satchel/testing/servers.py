@@ -8,7 +8,12 @@ import os
 
 import pytest
 
+from satchel.testing import s3server
 from satchel.testing.pgserver import PostgresServer, Unavailable
+
+# moto accepts any credentials; boto3 only needs some (tests and the servers they start inherit them)
+FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 def unavailable(what: str, reason: str):
@@ -40,3 +45,35 @@ def postgresql_server():
 def postgresql_dsn(postgresql_server) -> str:
     """One database of the session's server, shared by tests (each uses its own schema)."""
     return postgresql_server.create_database("satchel")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3-compatible server of this test session (``.url``), with fake credentials set."""
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        unavailable("S3 (moto)", "boto3 is not installed (pip install 'satchel[s3]')")
+    saved = {name: os.environ.get(name) for name in FAKE_AWS}
+    os.environ.update(FAKE_AWS)
+    server = s3server.MotoServer()
+    try:
+        server.start()
+    except s3server.Unavailable as exc:
+        unavailable("S3 (moto)", str(exc))
+    yield server
+    server.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def s3_settings(s3_server) -> dict[str, str]:
+    """Blob-store settings for a bucket of the session's server (tests pick their own ``prefix``)."""
+    import boto3
+
+    boto3.client("s3", endpoint_url=s3_server.url).create_bucket(Bucket="satchel-tests")
+    return {"endpoint_url": s3_server.url, "bucket": "satchel-tests"}

@@ -153,11 +153,13 @@ def status_view(request):
     app = request.app
     result = {
         "serverdir": str(app.config.serverdir) if app.storage_backend.persistent else None,
-        "uuid": app.node_uuid, "role": "STANDALONE", "storage": app.storage.name,
+        "uuid": app.node_uuid, "role": app.node_role.role.upper(), "storage": app.storage.name,
         "versioninfo": {"satchel": __version__},
         "serial": request.tx.serial, "event-serial": app.events.cursor,
         "metrics": [],
     }
+    if app.node_role.is_replica:
+        result.update(app.storage.status())
     for extra in app.hook.satchel_status_info(app=app):
         result.update(extra or {})
     for rows in app.hook.satchel_metrics(app=app):

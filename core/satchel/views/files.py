@@ -86,6 +86,12 @@ def file_response(request, entry: dict, sha256: str, filename: str) -> Response:
     if filename.endswith(".metadata") and entry.get("metadata") is not None and not entry.get("metadata_sha256"):
         return _inline_response(entry["metadata"].encode("utf-8"), sha256, entry)
     blobs = request.app.storage.blobs
+    direct = blobs.url(sha256, filename)
+    if direct is not None:
+        # the blob store hands out short-lived URLs (S3 pre-signed): the client fetches from it
+        response = Response(status=302, location=direct)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     accel = _accel_redirect(request, blobs, sha256)
     if accel is not None:
         return _accel_response(accel, entry, filename)

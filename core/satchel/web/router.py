@@ -1,10 +1,10 @@
-"""Named routes matched in registration order on the percent-decoded path."""
+"""Named routes matched in a declared order (priority, then registration) on the percent-decoded path."""
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from satchel.errors import MethodNotAllowed, NotFound
+from satchel.errors import ConfigError, MethodNotAllowed, NotFound
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -26,17 +26,31 @@ class Route:
         self.regex = re.compile(self.pattern + r"\Z")
 
 
+# Match-order bands (higher first; equal priorities keep registration order, core's routes first).
+# A route's owner declares the band that says why it must precede the general routes.
+PRIORITY_DEFAULT = 0
+PRIORITY_INDEX_TYPE = 100  # a predicate narrows it to indexes of one type (e.g. mirror files)
+PRIORITY_NODE = 200  # a predicate narrows it to a node role (e.g. a replica's files)
+
+
 class Router:
-    """What ``satchel_add_routes(router)`` receives."""
+    """What ``satchel_add_routes(router)`` receives.
+
+    Match order: by ``priority`` (higher first), then registration order; a route added with
+    ``before``/``after`` sits directly next to that route instead. ``check()`` resolves the order
+    and refuses an unknown ``before``/``after`` name (``App`` calls it at start-up).
+    """
 
     def __init__(self):
-        self.routes: list[Route] = []
+        self._added: list[tuple[Route, int, str | None, str | None]] = []
         self._names: set[str] = set()
+        self._ordered: list[Route] | None = None
 
     def add(self, name: str, pattern: str, view: Callable, methods=("GET",),
             permission: str | None = None, predicate: Callable | None = None,
-            before: str | None = None, own_transaction: bool = False) -> Route:
-        """Register a route; ``before`` puts it ahead of the named route (first match wins).
+            before: str | None = None, after: str | None = None, priority: int = PRIORITY_DEFAULT,
+            own_transaction: bool = False) -> Route:
+        """Register a route; ``before``/``after`` name a route to sit next to (``satchel.web.routes``).
 
         GET routes also answer HEAD. Routes with other methods run in a write transaction,
         unless ``own_transaction``: then the view gets a read transaction and writes in short
@@ -45,18 +59,54 @@ class Router:
         """
         if name in self._names:
             raise ValueError(f"route {name!r} is already registered")
+        if before is not None and after is not None:
+            raise ValueError(f"route {name!r}: give before or after, not both")
+        if (before or after) and priority != PRIORITY_DEFAULT:
+            raise ValueError(f"route {name!r}: a route placed next to another takes its priority")
         methods = frozenset(m.upper() for m in methods)
         if "GET" in methods:
             methods |= {"HEAD"}
         route = Route(name, pattern, view, methods, permission, predicate,
                       write=not methods <= READ_METHODS and not own_transaction,
                       own_transaction=own_transaction)
-        position = len(self.routes)
-        if before is not None:
-            position = next((i for i, r in enumerate(self.routes) if r.name == before), position)
-        self.routes.insert(position, route)
+        self._added.append((route, priority, before, after))
         self._names.add(name)
+        self._ordered = None
         return route
+
+    @property
+    def routes(self) -> list[Route]:
+        """Every route in match order."""
+        if self._ordered is None:
+            self._ordered = self._order()
+        return self._ordered
+
+    def check(self) -> None:
+        """Resolve the match order now: ``ConfigError`` for an unknown or circular ``before``/``after``."""
+        self._ordered = self._order()
+
+    def _order(self) -> list[Route]:
+        free = [(route, priority) for route, priority, before, after in self._added if not (before or after)]
+        ordered = [route for route, _ in sorted(free, key=lambda item: -item[1])]  # stable: ties keep order
+        pending = [(route, before, after) for route, _, before, after in self._added if before or after]
+        while pending:
+            placed = {route.name: index for index, route in enumerate(ordered)}
+            waiting = []
+            for route, before, after in pending:
+                anchor = before or after
+                if anchor not in placed:
+                    waiting.append((route, before, after))
+                    continue
+                ordered.insert(placed[anchor] + (1 if after else 0), route)
+                placed = {r.name: index for index, r in enumerate(ordered)}
+            if len(waiting) == len(pending):
+                route, before, after = waiting[0]
+                anchor = before or after
+                why = "a circle of before/after" if anchor in self._names else "no route of that name"
+                raise ConfigError(f"route {route.name!r} is to go {'before' if before else 'after'} "
+                                  f"{anchor!r}: {why} (known routes: see satchel.web.routes)")
+            pending = waiting
+        return ordered
 
     def match(self, request) -> tuple[Route, dict[str, str]]:
         """The first route whose pattern, method and predicate match."""

@@ -131,6 +131,7 @@ class WSGIApplication:
                 if answer is not None:
                     status, headers, body, serial = answer
                     headers += self._devpi_headers(serial)
+                    self._count(request, int(status[:3]), started)
                     start_response(status, headers)
                     return [body]
             storage = self.app.storage
@@ -156,17 +157,17 @@ class WSGIApplication:
             response = error_response(request, 500, "internal server error")
         self._add_headers(response, serial)
         _compress_large_json(request, response)
-        self._count(request, response, started)
+        self._count(request, response.status_int, started)
         return response(environ, start_response)
 
-    def _count(self, request, response, started: float) -> None:
+    def _count(self, request, status: int, started: float) -> None:
         """Requests by route name (never the raw path: no user or project names in labels)."""
         found = instruments(self.app)
         if found.sink is None:
             return
         route = request.route.name if request.route is not None else "unmatched"
         method = request.method if request.method in KNOWN_METHODS else "other"
-        found.inc("satchel_http_requests_total", route=route, method=method, status=str(response.status_int))
+        found.inc("satchel_http_requests_total", route=route, method=method, status=str(status))
         found.observe("satchel_http_request_duration_seconds", time.perf_counter() - started, route=route,
                       method=method)
 

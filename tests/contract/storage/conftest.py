@@ -15,6 +15,11 @@ In a setting value, ``{serverdir_id}`` stands for a name derived from the server
 keeps its data on a server (PostgreSQL's ``schema``) gets a separate namespace per serverdir, so
 instances on different serverdirs are independent, as they are for file-based backends.
 
+Blob stores registered through ``satchel_blob_backend`` (other than the default ``fs``) are tested
+with the blob tests (``test_blobs.py``, ``test_capabilities.py``) as variants ``STORAGE+BLOBS``,
+paired with the storage backend ``BLOB_VARIANTS`` names; ``SATCHEL_CONTRACT_SETTINGS_BLOBS_<NAME>``
+passes settings to the blob store.
+
 ``postgresql`` without settings runs against a server the suite starts (``postgresql_server``
 fixture of ``satchel.testing.servers``), one schema per serverdir.
 """
@@ -60,9 +65,24 @@ def backend_settings(name: str) -> dict[str, str]:
     return parse_storage_spec(f"{name}:{value}")[1]
 
 
+# blob store -> the storage backend it is tested with
+BLOB_VARIANTS = {"postgresql": "postgresql", "s3": "sqlite"}
+BLOB_MODULES = {"test_blobs", "test_capabilities"}
+
+
+@functools.cache
+def discover_blob_backends() -> Registry:
+    backends = Registry("blob store")
+    create_pluginmanager().hook.satchel_blob_backend(backends=backends)
+    return backends
+
+
 def pytest_generate_tests(metafunc):
     if "backend_name" in metafunc.fixturenames:
         names = selected_backend_names()
+        if metafunc.module.__name__.rpartition(".")[2] in BLOB_MODULES:
+            names += [f"{storage}+{blobs}" for blobs, storage in BLOB_VARIANTS.items()
+                      if blobs in discover_blob_backends() and storage in names]
         metafunc.parametrize("backend_name", names, ids=names)
 
 
@@ -72,7 +92,9 @@ class StorageMaker:
     Without ``serverdir`` every call gets a fresh directory, so instances are independent.
     """
 
-    def __init__(self, backend: StorageBackend, settings: dict, basedir: Path):
+    def __init__(self, backend: StorageBackend, settings: dict, basedir: Path, blobs=None):
+        """``blobs``: ``(BlobBackend, settings)`` to put in place of the storage's own blob store."""
+        self.blobs = blobs
         self.backend = backend
         self.settings = settings
         self.basedir = basedir
@@ -85,8 +107,12 @@ class StorageMaker:
 
     def settings_for(self, serverdir: Path) -> dict[str, str]:
         """The settings, with ``{serverdir_id}`` replaced by a name unique to ``serverdir``."""
+        return self.substitute(self.settings, serverdir)
+
+    @staticmethod
+    def substitute(settings: dict[str, str], serverdir: Path) -> dict[str, str]:
         serverdir_id = "s" + hashlib.sha256(str(Path(serverdir).resolve()).encode()).hexdigest()[:20]
-        return {key: value.replace("{serverdir_id}", serverdir_id) for key, value in self.settings.items()}
+        return {key: value.replace("{serverdir_id}", serverdir_id) for key, value in settings.items()}
 
     def __call__(self, serverdir: Path | None = None) -> Storage:
         serverdir = Path(serverdir) if serverdir is not None else self.new_serverdir()
@@ -95,6 +121,14 @@ class StorageMaker:
             storage = self.backend.factory(serverdir, self.settings_for(serverdir))
         except ConfigError as exc:
             pytest.skip(f"storage backend {self.backend.name!r} is not available: {exc.message}")
+        if self.blobs is not None:
+            blob_backend, blob_settings = self.blobs
+            blob_settings = self.substitute(blob_settings, serverdir)
+            try:
+                storage.use_blobs(blob_backend.factory(serverdir, blob_settings, storage))
+            except ConfigError as exc:
+                storage.close()
+                pytest.skip(f"blob store {blob_backend.name!r} is not available: {exc.message}")
         assert isinstance(storage, Storage), f"{self.backend.name} factory returned {storage!r}"
         self._open.append((storage, serverdir))
         return storage
@@ -123,21 +157,33 @@ class StorageMaker:
 
 @pytest.fixture
 def backend(backend_name) -> StorageBackend:
-    return discover_backends().get(backend_name)
+    return discover_backends().get(backend_name.partition("+")[0])
 
 
 @pytest.fixture
-def settings(backend_name, request) -> dict:
-    given = backend_settings(backend_name)
-    if backend_name == "postgresql" and "dsn" not in given:
+def settings(backend, request) -> dict:
+    given = backend_settings(backend.name)
+    if backend.name == "postgresql" and "dsn" not in given:
         dsn = request.getfixturevalue("postgresql_dsn")
         given = {"dsn": dsn, "schema": "{serverdir_id}", **given}
     return given
 
 
 @pytest.fixture
-def make_storage(backend, settings, tmp_path):
-    maker = StorageMaker(backend, settings, tmp_path)
+def blob_variant(backend_name, request):
+    """``(BlobBackend, settings)`` of a ``STORAGE+BLOBS`` variant, else None."""
+    name = backend_name.partition("+")[2]
+    if not name:
+        return None
+    given = parse_storage_spec(f"{name}:" + os.environ.get(f"SATCHEL_CONTRACT_SETTINGS_BLOBS_{name.upper()}", ""))[1]
+    if name == "s3" and "bucket" not in given:
+        given = {**request.getfixturevalue("s3_settings"), "prefix": "{serverdir_id}/", **given}
+    return discover_blob_backends().get(name), given
+
+
+@pytest.fixture
+def make_storage(backend, settings, tmp_path, blob_variant):
+    maker = StorageMaker(backend, settings, tmp_path, blob_variant)
     yield maker
     maker.close_all()
 

@@ -123,9 +123,13 @@ def test_never_seen_project_missing_upstream_is_404(world):
     assert world.upstream.count("/simple/no-such-project/") == 1
 
 
-def test_project_removed_upstream_disappears(make_world):
+def test_project_removed_upstream_keeps_its_last_links(make_world):
+    """As devpi: a project gone upstream is served as last seen, and its cached files too."""
     world = make_world(mirror_cache_expiry=0)
-    world.wheel()
-    world.page("hello-pkg")
+    wheel = world.wheel()
+    world.file("hello-pkg", wheel.filename)
     world.upstream.remove_project("hello-pkg")
-    world.page("hello-pkg", status=404)
+    world.upstream.clear_requests()
+    assert list(world.links("hello-pkg")) == [wheel.filename]
+    assert world.upstream.count("/simple/hello-pkg/") >= 1  # asked, answered 404
+    assert world.file("hello-pkg", wheel.filename).body == wheel.content

@@ -11,7 +11,7 @@ from webtest import TestApp
 
 from satchel.errors import ConfigError
 from satchel.testing.fixtures import Filler
-from satchel.testing.pgserver import free_port
+from satchel.testing.server import free_port
 
 from satchel_postgresql.schema import SCHEMA_VERSION
 from satchel_postgresql.storage import PostgresStorage

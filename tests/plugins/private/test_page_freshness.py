@@ -302,3 +302,15 @@ def test_commits_of_another_process(make_world, tmp_path, auth):
             assert filename in names
     finally:
         other.close()
+
+
+def test_cached_page_hits_are_counted_in_the_metrics(world):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    world.wheel("alice/dev", version="1.0")
+    warm(world, "alice/dev")  # three forms, each built once and then a hit
+    samples = {(sample.name, frozenset(sample.labels.items())): sample.value
+               for family in text_string_to_metric_families(world.testapp.get("/+metrics").text)
+               for sample in family.samples}
+    labels = frozenset({"route": "simple_project", "method": "GET", "status": "200"}.items())
+    assert samples[("satchel_http_requests_total", labels)] == 6

@@ -59,6 +59,22 @@ def test_internal_push_copies_everything(source):
     assert world.serial() == before
 
 
+def test_push_over_a_file_in_a_volatile_index_logs_the_overwrite_first(world, auth):
+    """As devpi: the target's old file goes, its log starts with overwrite, then the source's log and push."""
+    world.auth = auth
+    world.filler.index("alice", "stage")
+    world.upload("alice/stage", "hello-pkg-1.0.tar.gz", b"old bytes")
+    world.upload("alice/dev", "hello-pkg-1.0.tar.gz", b"new bytes")
+    push(world, {"name": "hello-pkg", "version": "1.0", "targetindex": "alice/stage"})
+    (link,) = world.json("/alice/stage/hello-pkg/1.0").json["result"]["+links"]
+    assert [(entry["what"], entry.get("count")) for entry in link["log"]] == [
+        ("overwrite", 1), ("upload", None), ("push", None)]
+    assert link["log"][1]["dst"] == "alice/dev" and link["log"][2]["dst"] == "alice/stage"
+    (source_link,) = world.json("/alice/dev/hello-pkg/1.0").json["result"]["+links"]
+    assert [entry["what"] for entry in source_link["log"]] == ["upload"]
+    assert source_link["hash_spec"] == link["hash_spec"]
+
+
 def test_push_options(source):
     world = source
     response = push(world, {"name": "hello-pkg", "version": "1.0", "targetindex": "alice/prod", "no_docs": True})

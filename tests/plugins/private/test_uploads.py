@@ -9,6 +9,7 @@ from webob import Request
 
 from satchel.model import keys
 
+from satchel_private.filenames import pyversion_filetype
 from satchel_private.legacy import reason_phrase
 
 SDIST = "hello-pkg-1.0.tar.gz"
@@ -57,8 +58,11 @@ def test_volatile_overwrite_logs_it(world):
     world.upload("alice/dev", SDIST, b"two")
     (link,) = world.json("/alice/dev/hello-pkg/1.0").json["result"]["+links"]
     assert link["hashes"]["sha256"] == hashlib.sha256(b"two").hexdigest()
-    assert [entry["what"] for entry in link["log"]] == ["upload", "overwrite", "upload"]
-    assert link["log"][1]["count"] == 1
+    # as devpi: the replaced file's log goes, an overwrite entry counts the overwrites
+    assert [(entry["what"], entry.get("count")) for entry in link["log"]] == [("overwrite", 1), ("upload", None)]
+    world.upload("alice/dev", SDIST, b"three")
+    (link,) = world.json("/alice/dev/hello-pkg/1.0").json["result"]["+links"]
+    assert [(entry["what"], entry.get("count")) for entry in link["log"]] == [("overwrite", 2), ("upload", None)]
 
 
 def test_non_volatile_refuses_different_bytes_and_accepts_identical(world):
@@ -78,7 +82,9 @@ def test_upload_without_credentials_gets_basic_challenge(world):
     response = world.upload("alice/dev", SDIST, b"x", user=None)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Basic realm="pypi"'
-    assert "message" in response.json
+    # devpi-client prints the reason phrase: the standard one, as devpi-server sends it
+    assert response.status == "401 Unauthorized"
+    assert response.json["message"] == "authentication required"
 
 
 def test_upload_with_wrong_password_is_anonymous(world, auth):
@@ -106,6 +112,14 @@ def test_upload_to_someone_elses_index_is_forbidden(world):
     ("hello-pkg-1.0-x-y.whl", {}, "invalid filename"),
     ("hello-pkg-1.0.tar.gz", {"name": "bad name!"}, "invalid metadata"),
     ("hello-pkg-1.0.tar.gz", {"version": "1.0\""}, "invalid metadata"),
+    # legacy built formats: still the form's project and version, and a real NAME-VERSION
+    ("other-1.0.linux-x86_64.tar.gz", {}, "does not match project name 'hello-pkg'"),
+    ("hello-pkg-1.0.linux-x86_64.tar.gz", {"version": "1.0.0"}, "does not contain version"),
+    ("hello-pkg-1.0.linux-x86_64.tar.gz", {"version": "0"}, "does not match version '0'"),
+    ("1.0.linux-x86_64.tar.gz", {}, "invalid filename"),
+    ("hello_pkg-1.0-x-py3.11.egg", {}, "invalid filename"),
+    ("other-1.0-py3.11.egg", {}, "does not match project name 'hello-pkg'"),
+    ("hello-pkg-1.0-garbage.tar.gz", {}, "invalid filename"),
 ])
 def test_bad_filenames_and_metadata_are_refused(world, filename, fields, message):
     before, page = world.serial(), world.simple("alice/dev", "hello-pkg")
@@ -114,6 +128,32 @@ def test_bad_filenames_and_metadata_are_refused(world, filename, fields, message
     assert response.status_code == 400
     assert message in response.status and message in response.json["message"]
     assert world.serial() == before and world.simple("alice/dev", "hello-pkg") == page
+
+
+@pytest.mark.parametrize("filename, filetype", [
+    ("hello-pkg-1.0.linux-x86_64.tar.gz", ("any", "bdist_dumb")),
+    ("hello_pkg-1.0.macosx-10.9-x86_64.tar.gz", ("any", "bdist_dumb")),
+    ("hello-pkg-1.0.win-amd64.zip", ("any", "bdist_dumb")),
+    ("hello_pkg-1.0-py3.11.egg", ("3.11", "bdist_egg")),
+    ("hello_pkg-1.0.egg", ("any", "bdist_egg")),
+])
+def test_legacy_built_formats_are_accepted_like_devpi(world, auth, filename, filetype):
+    """bdist_dumb archives and eggs are releases of their version, listed, and removable with it."""
+    world.upload("alice/dev", SDIST, b"sdist")
+    response = world.upload("alice/dev", filename, b"built", name="hello-pkg", version="1.0")
+    assert response.status_code == 200, response.status
+    links = world.json("/alice/dev/hello-pkg/1.0").json["result"]["+links"]
+    assert sorted(link["href"].rsplit("/", 1)[1] for link in links) == sorted([SDIST, filename])
+    assert filename in world.simple("alice/dev", "hello-pkg")
+    assert pyversion_filetype(filename) == filetype
+    world.testapp.delete("/alice/dev/hello-pkg/1.0", headers=auth("alice"))
+    assert filename not in world.simple("alice/dev", "hello-pkg")
+
+
+def test_sdist_names_are_not_taken_for_legacy_ones():
+    # a project whose name holds ".win" is an sdist, not a Windows bdist_dumb
+    assert pyversion_filetype("pkg.windows-1.0.tar.gz") == ("source", "sdist")
+    assert pyversion_filetype("hello-1.0.zip") == ("source", "sdist")
 
 
 def test_zero_byte_file_is_refused(world):
