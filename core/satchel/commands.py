@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import waitress
 
 from satchel.app import App
+from satchel.connections import DEFAULT_CONNECTION_LIMIT, RESERVED_FILES, ensure_open_files
 from satchel.config import Config
 from satchel.errors import ConfigError
 from satchel.plugin import hookimpl
@@ -48,8 +49,9 @@ def satchel_add_options(parser):
     add("requests-only", flag=True, default=False, commands=SERVE,
         help="answer requests only; the main process (without it) does the background work")
     add("threads", default=8, type=int, commands=SERVE, help="worker threads (default: 8)")
-    add("connection-limit", default=100, type=int, commands=SERVE,
-        help="open connections at most (default: 100)")
+    add("connection-limit", default=DEFAULT_CONNECTION_LIMIT, type=int, commands=SERVE,
+        help=f"open client connections at most (default: {DEFAULT_CONNECTION_LIMIT}); the process "
+             f"may open this many files plus {RESERVED_FILES}")
     add("outside-url", default=None, metavar="URL", commands=SERVE,
         help="public URL of the server (behind a proxy)")
     add("absolute-urls", flag=True, default=False, commands=SERVE, help="absolute links in simple pages")
@@ -74,10 +76,13 @@ def serve(config: Config, pluginmanager) -> int:
             app.serve_requests_only()
         elif not app.is_initialized() and app.initializes_locally():
             app.initialize(root_password=config.root_passwd)
+        ensure_open_files(config.connection_limit)
         try:
+            # poll(), not select(): select() fails on descriptors past 1024, i.e. under many connections
             server = waitress.create_server(
                 app.wsgi, host=config.host, port=config.port, threads=config.threads,
-                connection_limit=config.connection_limit, ident="satchel", clear_untrusted_proxy_headers=True)
+                connection_limit=config.connection_limit, asyncore_use_poll=True, ident="satchel",
+                clear_untrusted_proxy_headers=True)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
         if not requests_only:

@@ -33,9 +33,12 @@ CLIENT_VERSION = "7.3.0"
 SUITE_TIMEOUT = 45 * 60  # seconds; about 4-5 minutes on an idle 2-core machine
 DEVPI_SERVER_VERSION = "6.20.3"
 # what the suite needs so that every test can pass on devpi-server (test projects use flit_core<4 and tox,
-# docs tests build with Sphinx, token tests use pypitoken, the hg tests mercurial)
-SUITE_REQUIREMENTS = ["pytest", "pytest-xdist", "pytest-timeout", "sphinx", "tox", "pypitoken", "mercurial",
-                      "flit_core<4", "webtest", "mock", "wheel", "setuptools", "build", "virtualenv"]
+# docs tests build with Sphinx, token tests use pypitoken, the hg tests mercurial); pinned to the versions
+# the expectations were taken with, so that a new release of one of them cannot fail CI unannounced
+SUITE_REQUIREMENTS = ["pytest==9.2.0", "pytest-xdist==3.8.0", "pytest-timeout==2.4.0", "sphinx==9.0.4",
+                      "tox==4.67.15", "pypitoken==7.1.1", "mercurial==7.2.4", "flit_core==3.12.0",
+                      "webtest==3.0.7", "mock==5.2.0", "wheel==0.48.0", "setuptools", "build==1.6.1",
+                      "virtualenv==21.15.11"]
 
 
 def log(message: str) -> None:
@@ -126,7 +129,10 @@ def run_suite(workdir: Path, suite: Path, venv: Path, shims: Path, target: str, 
                PIP_CONSTRAINT=str(constraints), COMPAT_OUTCOMES=str(outcomes_path),
                PYTHONDONTWRITEBYTECODE="1")
     argv = [venv / "bin" / "python", "-m", "pytest", "testing", "-p", "compat_outcomes", "-p", "no:cacheprovider",
-            "-q", "-rfE", "--timeout", "300", "-n", str(workers), *pytest_args]
+            "-q", "-rfE", "--timeout", "300", "-n", str(workers),
+            # its own temporary directory: pytest's default one is shared with every other pytest run of the
+            # user, and pruning the others' old directories (full of virtualenvs) can take minutes
+            "--basetemp", workdir / f"tmp-{target}", *pytest_args]
     log(f"running the devpi-client suite against {target} ({workers} workers), log: {log_path}")
     started = time.monotonic()
     with open(log_path, "w") as fh:
@@ -165,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     log(summary(outcomes))
     if not args.check:
         return 0
-    problems = compare(outcomes, load_expected(args.expected), partial=bool(args.pytest_args))
+    expected = load_expected(args.expected)
+    if args.target == "devpi":  # the deliberate differences are satchel's: on devpi-server all of them pass
+        expected = {test: want for test, want in expected.items() if want[0] == "skipped"}
+    problems = compare(outcomes, expected, partial=bool(args.pytest_args))
     for problem in problems:
         log(problem)
     if problems:
