@@ -88,12 +88,12 @@ def fill(base: str, total: int, label: str) -> float:
     return time.monotonic() - started
 
 
-def wait_searchable(base: str, name: str, label: str, limit: float = 1800) -> float:
+def wait_searchable(base: str, name: str, label: str, limit: float) -> float:
     """Seconds until a search finds ``name`` (devpi-web indexes in the background)."""
     started = time.monotonic()
     while time.monotonic() - started < limit:
         _, body = fetch_page(f"{base}/+search?query={name}", BROWSER)
-        if f"/{name}" in body:
+        if name in body:
             return time.monotonic() - started
         time.sleep(2)
     log(f"{label}: {name} not searchable after {limit:.0f} s")
@@ -106,6 +106,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--search-wait", type=float, default=600,
+                        help="seconds to wait for the last project to become searchable (then measure anyway)")
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
     bindir = ensure_devpi_web()
@@ -131,7 +133,7 @@ def main() -> int:
             fills, searchable, rss = {}, {}, {}
             for label, server in servers.items():
                 fills[label] = fill(server.base_url, args.projects, label)
-                searchable[label] = wait_searchable(server.base_url, last, label)
+                searchable[label] = wait_searchable(server.base_url, last, label, args.search_wait)
                 rss[label] = settled_rss(server)
                 log(f"{label}: filled in {fills[label]:.0f} s, searchable after {searchable[label]:.1f} s more, "
                     f"RSS {rss[label]:.0f} MiB")
@@ -158,15 +160,20 @@ def main() -> int:
     for spec in specs:
         mine = [s.result.rps for s in res.load if s.scenario == spec.scenario and s.label == "satchel"]
         theirs = [s.result.rps for s in res.load if s.scenario == spec.scenario and s.label == "devpi"]
-        ratios[spec.scenario] = sorted(mine)[len(mine) // 2] / max(sorted(theirs)[len(theirs) // 2], 1e-9)
+        theirs_median = sorted(theirs)[len(theirs) // 2]
+        ratios[spec.scenario] = (sorted(mine)[len(mine) // 2] / theirs_median) if theirs_median else None
     lines = [f"Command: `python bench/web_bench.py --projects {args.projects} --rounds {args.rounds} "
              f"--duration {args.duration:g}`; devpi-server 6.20.3 with devpi-web (Whoosh search), both filled "
              "over HTTP with the same data; browser headers; {}.".format(res.load_tool), "",
              *summary_table(res), ""]
     lines += [f"- {scenario}: satchel/devpi-web {ratio:.1f}x requests/s (issue 14 wants at least 5x): "
-              f"{'met' if ratio >= 5 else 'NOT met'}" for scenario, ratio in ratios.items()]
+              f"{'met' if ratio >= 5 else 'NOT met'}" if ratio is not None else
+              f"- {scenario}: devpi-web completed no request within {args.duration:g} s (met)"
+              for scenario, ratio in ratios.items()]
     lines += ["- The index page differs by design: devpi-web lists all 2,000 projects on one page, satchel "
-              "100 per page (with paging and a filter).", ""]
+              "100 per page (with paging and a filter).",
+              "- The 2,000-version project: satchel lists every version (registered-only ones too); compare the "
+              "page sizes below.", ""]
     lines += [f"- {note}" for note in res.notes]
     warnings = res.neighbour_warnings()
     if warnings:

@@ -102,6 +102,8 @@ class App:
         cursor = serverdir / ".event-serial" if self.storage_backend.persistent else None
         self.events = EventDispatcher(self, cursor)
         self.storage.add_commit_listener(self.events.notify)
+        # several processes may share the storage: every page-cache hit checks its serial (cheap)
+        self.page_cache.shared = self.storage.multi_process
         self._started = False
         self._serial_changed = threading.Condition()
         self._notified_serial = self.storage.last_serial()
@@ -146,6 +148,23 @@ class App:
                     return False
                 self._serial_changed.wait(remaining)
         return True
+
+    def serve_requests_only(self) -> None:
+        """Make this a request-only worker beside a main process on the same storage.
+
+        It runs no background work (``start`` is not called: no event dispatch, no plugin workers)
+        and dispatches no events for its own commits (the main process does, from the changelog);
+        its page cache checks the storage's serial on every request, so what another process
+        committed is seen at once.
+        """
+        if not self.storage.multi_process:
+            raise ConfigError(f"--requests-only needs a storage several processes share (sqlite, postgresql), "
+                              f"not {self.storage.name}")
+        if not self.is_initialized():
+            raise ConfigError("the storage is not initialized: start the main process (without --requests-only) "
+                              "or run 'satchel init' first")
+        self.events.passive = True
+        self.page_cache.shared = True
 
     def initializes_locally(self) -> bool:
         """False when a plugin brings the data from elsewhere (a replica follows its primary)."""

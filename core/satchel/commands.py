@@ -46,6 +46,8 @@ def satchel_add_options(parser):
     add("blobs", default="fs", metavar="NAME[:k=v,...]", help="where release files are kept (default: fs)")
     add("host", default="127.0.0.1", commands=SERVE, help="address to listen on (default: 127.0.0.1)")
     add("port", default=3141, type=int, commands=SERVE, help="port to listen on (default: 3141)")
+    add("requests-only", flag=True, default=False, commands=SERVE,
+        help="answer requests only; the main process (without it) does the background work")
     add("threads", default=8, type=int, commands=SERVE, help="worker threads (default: 8)")
     add("connection-limit", default=DEFAULT_CONNECTION_LIMIT, type=int, commands=SERVE,
         help=f"open client connections at most (default: {DEFAULT_CONNECTION_LIMIT}); the process "
@@ -69,7 +71,10 @@ def serve(config: Config, pluginmanager) -> int:
     """``satchel serve``: initialize an empty serverdir, then answer HTTP until SIGTERM or Ctrl-C."""
     app = App(config, pluginmanager)
     try:
-        if not app.is_initialized() and app.initializes_locally():
+        requests_only = config.get("requests_only")
+        if requests_only:
+            app.serve_requests_only()
+        elif not app.is_initialized() and app.initializes_locally():
             app.initialize(root_password=config.root_passwd)
         ensure_open_files(config.connection_limit)
         try:
@@ -80,10 +85,12 @@ def serve(config: Config, pluginmanager) -> int:
                 clear_untrusted_proxy_headers=True)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
-        app.start()
+        if not requests_only:
+            app.start()
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         print(f"satchel serving http://{config.host}:{config.port}/ "
-              f"(serverdir {config.serverdir}, storage {app.storage.name})", file=sys.stderr, flush=True)
+              f"(serverdir {config.serverdir}, storage {app.storage.name}"
+              f"{', requests only' if requests_only else ''})", file=sys.stderr, flush=True)
         try:
             server.run()
         except KeyboardInterrupt:

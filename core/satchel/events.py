@@ -26,6 +26,7 @@ class EventDispatcher:
         self._wakeup = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.passive = False  # a request-only worker: the main process dispatches
 
     def _load_cursor(self) -> int:
         if self._cursor_path is None:
@@ -43,7 +44,12 @@ class EventDispatcher:
         os.replace(tmp, self._cursor_path)
 
     def notify(self, serial: int, changes: dict) -> None:
-        """Commit listener: wake the event thread, or dispatch right here without one."""
+        """Commit listener: wake the event thread, or dispatch right here without one.
+
+        ``passive`` (a request-only worker): nothing; the main process dispatches every commit.
+        """
+        if self.passive:
+            return
         if self._thread is not None:
             self._wakeup.set()
         else:

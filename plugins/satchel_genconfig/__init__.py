@@ -9,6 +9,14 @@ __version__ = "0.1.0"
 
 
 @hookimpl
+def satchel_add_options(parser):
+    """Add ``--gen-workers N`` (gen-config's own: how many request-only workers to write files for)."""
+    parser.add_option("gen-workers", default=0, type=int, metavar="N", commands=("gen-config",),
+                      help="request-only workers on the ports after --port: nginx upstream lines and "
+                           "satchel-worker@PORT units (default: 0)")
+
+
+@hookimpl
 def satchel_add_commands(commands):
     """Add ``gen-config [DIR]``; it reads the options of ``serve`` to render the files."""
     commands.add("gen-config", Command(

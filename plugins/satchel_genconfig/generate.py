@@ -17,7 +17,7 @@ from satchel_genconfig.render import (cron_escape, fill, load_template, nginx_qu
                                       supervisor_escape, systemd_quote)
 
 DEFAULT_DIR = "gen-config"
-TEMPLATES = ("nginx-satchel.conf", "satchel.service", "supervisor-satchel.conf",
+TEMPLATES = ("nginx-satchel.conf", "satchel.service", "satchel-worker@.service", "supervisor-satchel.conf",
              "satchel-prune.service", "satchel-prune.timer", "crontab", "prometheus-satchel.yml")
 PRUNE_DAYS = 30
 CACHE_VALIDITY = "30s"  # how long nginx reuses a simple page without asking satchel
@@ -25,6 +25,7 @@ ACCEL_PREFIX = "/+blobs-internal/"
 DEFAULT_BODY_SIZE = 1 << 30
 # written into the serve command line always (in this order) or never (secrets, init-only)
 ALWAYS = ("serverdir", "host", "port")
+GENERATOR_OPTIONS = {"gen-workers"}  # gen-config's own: not written into the serve command line
 NEVER = {"root-passwd"}
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~\-]+)*")
 
@@ -105,7 +106,7 @@ def server_arguments(config: Config, options: dict) -> list[str]:
     args = ["--serverdir", str(absolute_serverdir(config)), "--host", str(config.host),
             "--port", str(config.port)]
     for option in options.values():
-        if option.name in ALWAYS or option.name in NEVER:
+        if option.name in ALWAYS or option.name in NEVER or option.name in GENERATOR_OPTIONS:
             continue
         if config.sources.get(option.dest, "default") == "default":
             continue
@@ -174,7 +175,16 @@ def template_values(config: Config, pluginmanager) -> dict[str, str]:
     serve = command + ["serve"] + server_arguments(config, options)
     prune = command + ["mirror-prune", str(PRUNE_DAYS)] + storage_arguments(config)
     user, group = service_account(absolute_serverdir(config))
+    worker_ports = worker_port_numbers(config)
+    port_at = serve.index("--port") + 1  # the worker's port is the unit instance's name: %i, unquoted
+    worker = [*map(systemd_quote, serve[:port_at]), "%i", *map(systemd_quote, serve[port_at + 1:]),
+              "--requests-only"]
+    servers = [upstream_address(str(config.host), port) for port in [config.port, *worker_ports]]
     return {
+        "upstream_servers": "\n".join(f"    server {address};" for address in servers),
+        "worker_command": " ".join(worker),
+        "worker_instances": " ".join(f"satchel-worker@{port}" for port in worker_ports)
+                            or "satchel-worker@PORT (e.g. gen-config --gen-workers 2)",
         **nginx_values(config, site),
         "unit_serverdir": str(absolute_serverdir(config)).replace("%", "%%"),
         "user": user,
@@ -185,6 +195,14 @@ def template_values(config: Config, pluginmanager) -> dict[str, str]:
         "supervisor_serve_command": supervisor_escape(" ".join(map(shell_quote, serve))),
         "cron_prune_command": cron_escape(" ".join(map(shell_quote, prune))),
     }
+
+
+def worker_port_numbers(config: Config) -> list[int]:
+    """Ports of ``--gen-workers N`` request-only workers: the ones after ``--port``."""
+    count = int(config.get("gen_workers") or 0)
+    if count < 0:
+        raise ConfigError("--gen-workers must be 0 or more")
+    return [config.port + number for number in range(1, count + 1)]
 
 
 def render_all(config: Config, pluginmanager) -> dict[str, str]:

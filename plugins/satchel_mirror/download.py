@@ -37,6 +37,7 @@ class Download:
     def __init__(self, request, stage, project: str, link: dict):
         self.request, self.stage, self.project, self.link = request, stage, project, link
         self.state = stage.state
+        self.held = None  # the storage lock of this file while this request downloads it
 
     def response(self) -> Response:
         path = self.link["path"]
@@ -52,6 +53,12 @@ class Download:
             return self._stored_response()
         fetch = None
         try:
+            # one download across processes too: the storage's lock, held until this one is stored
+            self.held = self.request.app.storage.lock(f"mirror-file/{path}")
+            self.held.__enter__()
+            if self._is_stored():  # another process stored it while we waited
+                self.finished(done)
+                return self._stored_response()
             fetch = Fetch(self, done)
             complete = fetch.prefetch(PREFETCH)
             if complete or self.request.method == "HEAD":
@@ -71,10 +78,18 @@ class Download:
         return response
 
     def finished(self, done: threading.Event) -> None:
+        held, self.held = self.held, None
+        if held is not None:
+            held.__exit__(None, None, None)
         with self.state.lock:
             if self.state.downloads.get(self.link["path"]) is done:
                 del self.state.downloads[self.link["path"]]
         done.set()
+
+    def _is_stored(self) -> bool:
+        with self.request.app.storage.read() as tx:
+            entry = tx.get(keys.file(self.link["path"]))
+        return entry is not None and self.request.app.storage.blobs.exists(entry["sha256"])
 
     def _stored_response(self) -> Response:
         with self.request.app.storage.read() as tx:

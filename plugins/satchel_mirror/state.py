@@ -190,6 +190,22 @@ class MirrorState:
                 del self.inflight[project]
 
     def _refresh(self, stage, project: str, stored: dict | None) -> tuple[dict | None, int]:
+        """Fetch once across processes: the storage's lock per project (a lock file on sqlite, an
+        advisory lock on PostgreSQL); who waited for it uses what the holder wrote meanwhile."""
+        key = keys.project(self.index_name, project)
+        with self.app.storage.read() as tx:
+            before = tx.get_serial(key)
+        with self.app.storage.lock(f"mirror-page/{self.index_name}/{project}"):
+            with self.app.storage.read() as tx:
+                current, serial = tx.get_with_serial(key)
+            if serial != before and current is not None:
+                # requests whose snapshot began before that commit learn of it from here
+                self._remember(project, serial, current)
+                self.checked[project] = clock.monotonic()
+                return current, serial
+            return self._refresh_now(stage, project, stored)
+
+    def _refresh_now(self, stage, project: str, stored: dict | None) -> tuple[dict | None, int]:
         if primary.primary_url(self.app):
             return self._refresh_through_primary(stage, project)
         started = time.perf_counter()
@@ -224,7 +240,7 @@ class MirrorState:
                          self.index_name, project)
             return current, serial
         if result.status == 304:  # our record vanished meanwhile: fetch it whole
-            return self._refresh(stage, project, None)
+            return self._refresh_now(stage, project, None)
         if (current and result.serial >= 0 and result.serial < current.get("serial", -1)
                 and not stage.config.get("mirror_ignore_serial_header")):
             message = f"upstream serial for {project} went backwards ({result.serial} < {current['serial']})"

@@ -132,6 +132,18 @@ class SqliteStorage(Storage):
             yield self._latest_conn
 
     def last_serial(self) -> int:
+        """Cheap to ask on every request: ``PRAGMA data_version`` (no disk read) tells whether any
+        connection, in this process or another, committed since this thread last looked."""
+        conn = self._reader()
+        if not conn.in_transaction:
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            known = getattr(self._local, "serial_at", None)
+            if known is not None and known[0] == version:
+                return known[1]
+            row = conn.execute("SELECT max(serial) FROM changelog").fetchone()
+            serial = -1 if row[0] is None else row[0]
+            self._local.serial_at = (version, serial)
+            return serial
         with self._latest() as conn:
             row = conn.execute("SELECT max(serial) FROM changelog").fetchone()
         return -1 if row[0] is None else row[0]

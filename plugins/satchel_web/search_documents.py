@@ -6,8 +6,8 @@ which for a mirror includes every name of its upstream project list.
 from dataclasses import dataclass
 
 from satchel.model import keys
-from satchel.model.indexes import get_stage, list_stages
 from satchel.model import users
+from satchel.model.indexes import get_stage, list_stages
 
 MAX_DESCRIPTION = 50_000  # characters of a description that are searchable
 
@@ -96,7 +96,7 @@ def all_documents(app, tx):
                     for name in stage.list_projects(tx):
                         yield name_document(stage.name, name)
                 continue
-            vprefix = f"versions/{stage.name}/"
+            vprefix = next(p for p in keys.index_scoped_prefixes(stage.name) if p.startswith("versions/"))
             for key, metadata in tx.items(vprefix):
                 project, _, version = key[len(vprefix):].partition("/")
                 yield version_document(stage.name, project, version, metadata or {})

@@ -3,12 +3,15 @@
 Kept up to date from core's changelog (``Storage.changes_since``), in serial order, with the last
 applied serial stored in the same SQLite transaction as the rows it produced: after a crash or a
 restart it continues exactly where it stopped. ``sync()`` runs after every commit (event thread)
-and before every search, so a search always reflects at least the serial of its request.
+and before every search, so a search reflects at least the serial of its request (unless a catch-up
+of more than ``SYNC_WAIT`` seconds is running, e.g. a mirror's whole name list: then the search answers
+from what is indexed so far rather than wait). Searches read through their own connections (WAL), so
+they never wait for the writer otherwise.
 """
 
-import logging
 import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from satchel.model.ordering import version_key
@@ -17,7 +20,6 @@ from satchel.progress import no_progress
 from satchel_web.search_documents import Document, all_documents, changes_of, mirror_names
 from satchel_web.search_query import Query
 
-log = logging.getLogger(__name__)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS entries (
@@ -27,6 +29,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(
     name, summary, description, keywords, version, tokenize='unicode61 remove_diacritics 2', prefix='2 3');
 """
 BATCH = 200  # changelog entries per SQLite transaction while catching up
+SYNC_WAIT = 2.0  # seconds a search waits for a running catch-up before answering from what is indexed
 # weights of name, summary, description, keywords, version in the ranking
 RANK = "bm25(docs, 10.0, 4.0, 1.0, 3.0, 2.0)"
 
@@ -54,7 +57,9 @@ class FtsSearch:
 
     def __init__(self, app, path: str | None):
         self.app = app
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # one writer; in memory also the one reader
+        self._path = path
+        self._readers = threading.local()
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -173,13 +178,31 @@ class FtsSearch:
 
     # reading
 
+    @contextmanager
+    def _reading(self):
+        """A connection to read from: per thread on a file (WAL: readers never wait for the writer)."""
+        if self._path is None:
+            with self._lock:
+                yield self._db
+            return
+        db = getattr(self._readers, "db", None)
+        if db is None:
+            db = self._readers.db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA query_only=1")
+        yield db
+
     def search(self, query: Query, readable, offset: int = 0, limit: int = 20) -> SearchResult:
         """Projects matching ``query`` on indexes for which ``readable(index_name)`` is true, best first."""
         if not query:
             return SearchResult([], 0)
-        self.sync()
-        with self._lock:
-            rows = self._db.execute(
+        # catch up first; a long resync (a mirror's whole name list) is not waited for
+        if self._lock.acquire(timeout=SYNC_WAIT):
+            try:
+                self.sync()
+            finally:
+                self._lock.release()
+        with self._reading() as db:
+            rows = db.execute(
                 # materialized: bm25() is only allowed in the full-text query itself, not under GROUP BY
                 f"WITH m AS MATERIALIZED (SELECT rowid, {RANK} AS score FROM docs WHERE docs MATCH ?) "
                 "SELECT e.project, e.index_name, min(m.score) AS best, group_concat(e.version, char(10)), "

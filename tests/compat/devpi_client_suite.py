@@ -129,7 +129,10 @@ def run_suite(workdir: Path, suite: Path, venv: Path, shims: Path, target: str, 
                PIP_CONSTRAINT=str(constraints), COMPAT_OUTCOMES=str(outcomes_path),
                PYTHONDONTWRITEBYTECODE="1")
     argv = [venv / "bin" / "python", "-m", "pytest", "testing", "-p", "compat_outcomes", "-p", "no:cacheprovider",
-            "-q", "-rfE", "--timeout", "300", "-n", str(workers), *pytest_args]
+            "-q", "-rfE", "--timeout", "300", "-n", str(workers),
+            # its own temporary directory: pytest's default one is shared with every other pytest run of the
+            # user, and pruning the others' old directories (full of virtualenvs) can take minutes
+            "--basetemp", workdir / f"tmp-{target}", *pytest_args]
     log(f"running the devpi-client suite against {target} ({workers} workers), log: {log_path}")
     started = time.monotonic()
     with open(log_path, "w") as fh:

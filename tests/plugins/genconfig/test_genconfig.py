@@ -14,7 +14,7 @@ from satchel.registry import Registry
 from satchel_genconfig import generate
 from satchel_genconfig.render import PLACEHOLDER, fill, load_template, placeholders
 
-FILES = {"nginx-satchel.conf", "satchel.service", "supervisor-satchel.conf", "satchel-prune.service",
+FILES = {"nginx-satchel.conf", "satchel.service", "satchel-worker@.service", "supervisor-satchel.conf", "satchel-prune.service",
          "satchel-prune.timer", "crontab", "prometheus-satchel.yml"}
 
 
@@ -194,3 +194,19 @@ def test_prometheus_scrape_job_targets_the_server(genconfig_pm, tmp_path):
                      environ={})
     text = generate.render_all(config, genconfig_pm)["prometheus-satchel.yml"]
     assert "metrics_path: /+metrics" in text and 'targets: ["127.0.0.1:4040"]' in text
+
+
+def test_workers_get_upstream_lines_and_a_template_unit(genconfig_pm, tmp_path):
+    files = render(genconfig_pm, serverdir=str(tmp_path / "server"), port=3141, gen_workers=2,
+                   storage="postgresql")
+    upstream = files["nginx-satchel.conf"].split("upstream ", 1)[1].split("}", 1)[0]
+    assert [line.strip() for line in upstream.splitlines() if line.strip().startswith("server ")] == \
+        ["server 127.0.0.1:3141;", "server 127.0.0.1:3142;", "server 127.0.0.1:3143;"]
+    unit = files["satchel-worker@.service"]
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert exec_start.endswith("--port %i --storage postgresql --requests-only")
+    assert "systemctl enable --now satchel-worker@3142 satchel-worker@3143" in unit
+    main = next(line for line in files["satchel.service"].splitlines() if line.startswith("ExecStart="))
+    assert "--requests-only" not in main and "--gen-workers" not in main
+    single = render(genconfig_pm, serverdir=str(tmp_path / "server"), port=3141)
+    assert single["nginx-satchel.conf"].count("    server 127.0.0.1:") == 1
