@@ -14,3 +14,13 @@ if not any(ep.value == "satchel.testing.fixtures" for ep in entry_points(group="
 @pytest.fixture(autouse=True)
 def _cheap_password_hashing(fast_password_hashing):
     """This suite opts every test into the kit's cheap argon2 parameters, not only those using make_app."""
+
+
+# every backend satchel ships: the kit's `app` covers memory and sqlite, this suite adds a real PostgreSQL
+STORAGES = ["memory", "sqlite", "postgresql"]
+
+
+@pytest.fixture(params=STORAGES)
+def app(request, make_app):
+    """An initialized App on each backend satchel ships (PostgreSQL: a fresh database of the session's server)."""
+    return make_app(storage=request.param)

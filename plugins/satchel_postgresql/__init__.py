@@ -47,4 +47,4 @@ def satchel_storage_backend(backends):
     """Offer ``postgresql``; without psycopg installed it says what to install when chosen."""
     backends.add("postgresql", StorageBackend(
         "postgresql", _factory, "records and changelog in PostgreSQL; files in the serverdir or --blobs",
-        options={"postgresql_dsn": "dsn", "postgresql_schema": "schema"}))
+        options={"postgresql_dsn": "dsn", "postgresql_schema": "schema", "threads": "threads"}))

@@ -57,6 +57,15 @@ def _max_serial(conn) -> int:
     return -1 if value is None else value
 
 
+def pool_size(settings: dict) -> int:
+    """``pool_size``, else room for every serving thread twice over (at least 20): a request holds its read
+    transaction's connection while it waits (for a mirror download another request makes), and the request it
+    waits for needs more (a lock, a nested read, the write), so a pool smaller than the threads can deadlock."""
+    if settings.get("pool_size"):
+        return int(settings["pool_size"])
+    return max(20, 2 * int(settings.get("threads") or 8) + 4)
+
+
 class PostgresStorage(Storage):
     """Records and changelog in a PostgreSQL schema; files in ``<serverdir>/+blobs`` unless another
     blob store is chosen. Settings: ``dsn``, ``schema`` (default ``satchel``), ``pool_size``."""
@@ -68,7 +77,7 @@ class PostgresStorage(Storage):
         settings = settings or {}
         self.dsn = settings.get("dsn", "")
         self.schema = check_schema_name(settings.get("schema") or "satchel")
-        self.pool = open_pool(self.dsn, self.schema, int(settings.get("pool_size") or 20))
+        self.pool = open_pool(self.dsn, self.schema, pool_size(settings))
         try:
             with self.pool.connection() as conn:
                 ensure_schema(conn, self.schema)

@@ -98,12 +98,21 @@ def fake_clock():
 
 
 @pytest.fixture
-def make_app(tmp_path, fast_password_hashing):
-    """``make_app(storage="memory", **options)`` -> initialized App, closed after the test."""
-    created = []
+def make_app(request, tmp_path, fast_password_hashing):
+    """``make_app(storage="memory", **options)`` -> initialized App, closed after the test.
+
+    ``storage="postgresql"`` without a ``postgresql_dsn`` option gets a database of its own on the session's
+    PostgreSQL server (the ``postgresql_template`` fixture of ``satchel.testing.servers``), dropped after the
+    test; the test is skipped (fails under ``CI``) when no PostgreSQL can be started.
+    """
+    created, databases = [], []
 
     def factory(storage: str = "memory", plugins=(), disable_plugins=(), **options):
         options.setdefault("serverdir", str(tmp_path / f"server{len(created)}"))
+        if storage == "postgresql" and not options.get("postgresql_dsn"):
+            template = request.getfixturevalue("postgresql_template")
+            options["postgresql_dsn"] = template.new()
+            databases.append((template, options["postgresql_dsn"]))
         app = create_app({"storage": storage, **options}, plugins=plugins, disable_plugins=disable_plugins)
         created.append(app)
         return app
@@ -111,6 +120,8 @@ def make_app(tmp_path, fast_password_hashing):
     yield factory
     for app in created:
         app.close()
+    for template, dsn in databases:
+        template.drop(dsn)
 
 
 @pytest.fixture(params=["memory", "sqlite"])

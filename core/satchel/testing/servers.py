@@ -48,6 +48,32 @@ def postgresql_dsn(postgresql_server) -> str:
 
 
 @pytest.fixture(scope="session")
+def postgresql_template(postgresql_server, tmp_path_factory) -> "PostgresTemplate":
+    """Fresh databases with satchel's schema for apps on PostgreSQL, one per test (``make_app`` uses it):
+    each is a copy of a database where the schema was created once, so a test pays a file copy, not the DDL."""
+    from satchel.app import create_app  # the storage plugin creates its schema: core does not know its tables
+
+    dsn = postgresql_server.create_database("template")
+    serverdir = tmp_path_factory.mktemp("postgresql-template")
+    create_app({"storage": "postgresql", "postgresql_dsn": dsn, "serverdir": str(serverdir)},
+               initialize=False).close()
+    return PostgresTemplate(postgresql_server, dsn.rpartition("dbname=")[2])
+
+
+class PostgresTemplate:
+    """``new()`` -> the DSN of a new copy of the template database; ``drop(dsn)`` removes it."""
+
+    def __init__(self, server: PostgresServer, name: str):
+        self.server, self.name = server, name
+
+    def new(self) -> str:
+        return self.server.create_database("t", template=self.name)
+
+    def drop(self, dsn: str) -> None:
+        self.server.drop_database(dsn)
+
+
+@pytest.fixture(scope="session")
 def s3_server():
     """moto's S3-compatible server of this test session (``.url``), with fake credentials set."""
     try:

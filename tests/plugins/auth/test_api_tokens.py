@@ -21,9 +21,9 @@ def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture
-def world(make_app, fake_clock):
-    app = make_app(storage="sqlite")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request, make_app, fake_clock):
+    app = make_app(storage=request.param)
     filler = Filler(app)
     filler.user("alice")
     filler.user("bob")

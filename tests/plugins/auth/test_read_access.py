@@ -16,7 +16,7 @@ def basic(user: str, password: str = "pw") -> dict:
 JSON = {"Accept": "application/json"}
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def world(request, make_app):
     """alice/secret readable by alice and carol; bob is another user; a release, docs and a tox result."""
     app = make_app(storage=request.param)

@@ -2,10 +2,8 @@
 ``systemd-analyze verify``. Each check skips with the reason when its tool is not installed."""
 
 import os
-import pwd
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -15,14 +13,12 @@ import requests
 from satchel.app import create_app
 from satchel.config import collect_options, resolve
 from satchel.testing.fixtures import Filler
+from satchel.testing.nginx import MISSING, NGINX, NginxProcess, nginx_prefix, nginx_test
 from satchel.testing.server import ServerProcess, free_port
 
 from satchel_genconfig import generate
 
-NGINX = shutil.which("nginx") or next(
-    (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None)
-needs_nginx = pytest.mark.skipif(
-    NGINX is None, reason="nginx is not installed (apt-get install -y nginx-light; CI installs it)")
+needs_nginx = pytest.mark.skipif(NGINX is None, reason=MISSING)
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
@@ -31,29 +27,6 @@ def generate_files(pm, target: Path, **options) -> Path:
     config = resolve(collect_options(pm).options, options, environ={}).with_values(dir=str(target))
     assert generate.gen_config(config, pm) == 0
     return target
-
-
-def nginx_prefix(tmp_path: Path, site: Path, replace: dict[str, str] | None = None) -> Path:
-    """A private nginx prefix around the generated site: temp paths, no system directories, this user."""
-    prefix = tmp_path / "nginx"
-    (prefix / "cache").mkdir(parents=True)
-    text = site.read_text().replace("/var/cache/", f"{prefix}/cache/")
-    for old, new in (replace or {}).items():
-        text = text.replace(old, new)
-    (prefix / "site.conf").write_text(text)
-    # as root, nginx would run its workers as nobody; the test's files belong to this user
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
-    temp_paths = "".join(f"    {kind}_temp_path {prefix}/{kind};\n"
-                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (prefix / "nginx.conf").write_text(
-        f"{user}pid {prefix}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n{temp_paths}"
-        f"    access_log off;\n    include {prefix}/site.conf;\n}}\n")
-    return prefix
-
-
-def nginx_test(prefix: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([NGINX, "-t", "-p", str(prefix), "-e", "stderr", "-c", str(prefix / "nginx.conf")],
-                          capture_output=True, text=True, timeout=60)
 
 
 @needs_nginx
@@ -87,30 +60,17 @@ def running_nginx():
     """``running_nginx(prefix, port)`` starts nginx in the foreground; stopped after the test."""
     processes = []
 
-    def start(prefix: Path, port: int) -> subprocess.Popen:
-        process = subprocess.Popen(
-            [NGINX, "-p", str(prefix), "-e", "stderr", "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    def start(prefix: Path, port: int) -> NginxProcess:
+        process = NginxProcess(prefix, port)
         processes.append(process)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"nginx exited: {process.stdout.read().decode(errors='replace')}")
-            try:
-                requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-                return process
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        pytest.fail("nginx did not start listening")
+        try:
+            return process.start()
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
 
     yield start
     for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.stop()
 
 
 @needs_nginx

@@ -17,6 +17,10 @@ class MirrorWorld:
 
     def __init__(self, app, upstream, index_name="root/mirror", **config):
         self.app, self.upstream, self.index_name = app, upstream, index_name
+        # what reopens this app's data (its serverdir alone does not hold a PostgreSQL database)
+        self.storage_options = {"storage": app.storage.name}
+        if app.config.get("postgresql_dsn"):
+            self.storage_options["postgresql_dsn"] = app.config.get("postgresql_dsn")
         self.client = DevpiClient(app)
         self.web = self.client.web
         self.client.login("root", "")
@@ -42,6 +46,11 @@ class MirrorWorld:
         with self.app.storage.read() as tx:
             return get_stage(tx, self.app, *(index_name or self.index_name).split("/"))
 
+    def storage_args(self) -> list[str]:
+        """``storage_options`` as command-line options."""
+        return [arg for dest, value in self.storage_options.items()
+                for arg in ("--" + dest.replace("_", "-"), value)]
+
     def status(self) -> dict:
         return self.web.get("/+status", headers={"Accept": "application/json"}).json["result"]["mirrors"]
 
@@ -50,12 +59,13 @@ class MirrorWorld:
         return self.upstream.add_file(project, filename, content, **kwargs)
 
 
-@pytest.fixture
-def make_world(make_app, fake_upstream):
-    """``make_world(upstream=None, index_name="root/mirror", options={}, **index config)`` -> MirrorWorld."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_world(request, make_app, fake_upstream):
+    """``make_world(upstream=None, index_name="root/mirror", options={}, **index config)`` -> MirrorWorld, on
+    sqlite and on PostgreSQL (a fresh database of the session's server)."""
 
     def factory(upstream=None, index_name="root/mirror", options=None, **config):
-        opts = {"storage": "sqlite", "no_root_pypi": True, "request_timeout": 0.5,
+        opts = {"storage": request.param, "no_root_pypi": True, "request_timeout": 0.5,
                 "mirror_cache_expiry": 60, **(options or {})}
         app = make_app(**opts)
         return MirrorWorld(app, upstream or fake_upstream, index_name, **config)

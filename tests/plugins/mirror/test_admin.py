@@ -183,12 +183,12 @@ def test_prune_command(make_world, tmp_path):
     world.file("hello-pkg", wheel.filename)
     world.app.close()
     done = subprocess.run([sys.executable, "-m", "satchel", "mirror-prune", "0", "root/mirror",
-                           "--serverdir", str(tmp_path / "srv")],
+                           "--serverdir", str(tmp_path / "srv"), *world.storage_args()],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "removed 0 cached mirror files" in done.stderr  # requested today
     bad = subprocess.run([sys.executable, "-m", "satchel", "mirror-prune", "x", "--serverdir",
-                          str(tmp_path / "srv")], capture_output=True, text=True, timeout=60)
+                          str(tmp_path / "srv"), *world.storage_args()], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "DAYS" in bad.stderr.upper()
 
 

@@ -76,7 +76,8 @@ def test_endless_file_body_is_cut(world):
     assert _entry(world, path) is None
 
 
-def test_fifty_concurrent_clients_one_upstream_download(world, serve):
+def test_fifty_concurrent_clients_one_upstream_download(make_world, serve):
+    world = make_world(options={"threads": 60})  # as `serve --threads 60`: storage connections to match
     content = os.urandom(2 << 20)
     big = world.upstream.add_file("big", "big-1.0.tar.gz", content)
     path = world.links("big")[big.filename]
@@ -158,7 +159,8 @@ def test_offline_mode_never_contacts_upstream(make_world, make_app, tmp_path):
     world.upstream.add_file("never-fetched", "never_fetched-1.0.tar.gz")
     world.app.close()
     world.upstream.clear_requests()
-    app = make_app(storage="sqlite", serverdir=str(tmp_path / "srv"), offline_mode=True, mirror_cache_expiry=0)
+    app = make_app(**world.storage_options, serverdir=str(tmp_path / "srv"), offline_mode=True,
+                   mirror_cache_expiry=0)
     from .conftest import MirrorWorld
     offline = MirrorWorld(app, world.upstream, index_name=None)
     offline.index_name = "root/mirror"

@@ -151,7 +151,7 @@ def test_etag_survives_a_restart(make_app, make_world, tmp_path):
     world.wheel()
     world.page("hello-pkg")
     world.app.close()
-    app = make_app(storage="sqlite", serverdir=str(tmp_path / "keep"), request_timeout=0.5)
+    app = make_app(**world.storage_options, serverdir=str(tmp_path / "keep"), request_timeout=0.5)
     from .conftest import MirrorWorld
     again = MirrorWorld(app, world.upstream, index_name=None)
     again.index_name = "root/mirror"

@@ -52,7 +52,7 @@ class World:
         return self.testapp.get(f"/{index_name}/+simple/{project}/", status="*").text
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def world(request, make_app):
     app = make_app(storage=request.param)
     return World(app)
