@@ -8,6 +8,7 @@ from satchel.pluginmanager import plugin_versions
 
 from satchel_web import release
 from satchel_web.access import READ, readable_stages
+from satchel_web.mirrorinfo import mirror_facts
 from satchel_web.pages import page, render, render_cached
 
 PER_PAGE = 100
@@ -84,7 +85,8 @@ def index_page(request):
         config = sorted((key, value) for key, value in stage.public_config.items() if key != "bases")
         return dict(title=stage.name, stage=stage, config=config, bases=list(stage.config.get("bases", ())),
                     projects=_project_rows(request, stage, window), page=number, more=more, total=total,
-                    filter=needle, per_page=PER_PAGE)
+                    filter=needle, per_page=PER_PAGE,
+                    mirror=mirror_facts(request.app, stage) if stage.is_mirror else None)
 
     if stage.is_mirror:  # its name list and records may change without a commit: built each time
         return render(request, "index.html", **context())

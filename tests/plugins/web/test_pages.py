@@ -6,6 +6,7 @@ import pytest
 
 from satchel.model import indexes
 from satchel.model.yanking import set_yanked
+from satchel.testing.fixtures import make_wheel
 from satchel_web.state import web_state
 
 
@@ -219,3 +220,32 @@ def test_kept_pages_follow_every_change_they_show(world):
     # the same page under another outside URL is built for it, not served from the other's entry
     moved = world.page("/alice/prod", headers={"X-Outside-Url": "http://example.org/mirror"})
     assert 'href="/mirror/alice/prod/new-pkg/3.1"' in main_text(moved)
+
+
+def section(text: str, heading_id: str) -> str:
+    start = text.index(f'<section aria-labelledby="{heading_id}">')
+    return text[start:text.index("</section>", start)]
+
+
+def test_mirror_index_page_shows_upstream_settings_and_health(make_world, fake_upstream):
+    fake_upstream.add_projects(["zebra-tools"])
+    fake_upstream.add_file("zebra-tools", *make_wheel("zebra-tools", "0.5"))
+    world = make_world(storage="sqlite", request_timeout=2)
+    world.filler.index("root", "mirror", type="mirror", mirror_url=fake_upstream.url, volatile=False,
+                       mirror_block=["evil-pkg"])
+    world.web.get("/root/mirror/+simple/zebra-tools/", headers=world.HEADERS["pip"])  # one page fetched
+    response = world.page("/root/mirror")
+    assert_accessible(response)
+    mirror = section(main_text(response), "mirror")
+    assert f'<a href="{fake_upstream.url}" rel="nofollow noopener">{fake_upstream.url}</a>' in mirror
+    assert re.search(r"volatile[^<]*</th><td>no<", mirror)
+    assert re.search(r"never these projects</th><td>\s*<ul class=\"plain\"><li>\s*evil-pkg", mirror)
+    assert re.search(r"pages cached</th><td>\s*1\s*<", mirror)
+    assert re.search(r"upstream failures</th><td>\s*0\s*<", mirror)
+    contact = re.search(r"last upstream contact</th><td>\s*([^<]*)<", mirror).group(1)
+    assert contact.startswith("20")  # an ISO time: the fetch above reached upstream
+    # a mirror of the default upstream says "PyPI" (no project list: looking fetches nothing)
+    world.filler.index("root", "default", type="mirror", mirror_no_project_list=True)
+    default = section(main_text(world.page("/root/default")), "mirror")
+    assert ">PyPI</a>" in default and re.search(r"no upstream project list</th><td>yes<", default)
+    assert 'id="mirror"' not in world.page("/alice/dev").text  # private indexes have no such section
