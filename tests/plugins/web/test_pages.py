@@ -4,6 +4,10 @@ import re
 
 import pytest
 
+from satchel.model import indexes
+from satchel.model.yanking import set_yanked
+from satchel_web.state import web_state
+
 
 def main_text(response) -> str:
     return response.text[response.text.index("<main"):response.text.index("</main>")]
@@ -186,3 +190,32 @@ def test_etag_changes_with_the_data(world):
 def test_static_file_names_are_checked(world):
     world.web.get("/+static/..style.css", status=404)
     world.web.get("/+static/missing.css", status=404)
+
+
+def test_kept_pages_follow_every_change_they_show(world):
+    """Project and index pages are kept by the serials they were built from: a repeat is served from
+    the page cache, and an upload, a yank, a base's upload or a config change shows at once."""
+    pages = web_state(world.app).pages
+    world.page("/alice/prod/hello-web")
+    world.page("/alice/prod")
+    hits = pages.hits
+    world.page("/alice/prod/hello-web")
+    world.page("/alice/prod")
+    assert pages.hits == hits + 2
+    world.release("hello-web", "1.5")  # on the base alice/dev
+    assert ">1.5</a>" in world.page("/alice/prod/hello-web").text
+    with world.app.storage.write() as tx:
+        set_yanked(tx, world.stage(), "hello-web", True, version="1.5")
+    row = main_text(world.page("/alice/prod/hello-web")).split(">1.5</a>")[1].split("</tr>")[0]
+    assert "yanked" in row
+    world.release("new-pkg", "3.0", index="alice/prod")
+    assert 'href="/alice/prod/new-pkg/3.0">3.0<' in main_text(world.page("/alice/prod"))
+    world.release("new-pkg", "3.1", index="alice/prod")
+    assert 'href="/alice/prod/new-pkg/3.1">3.1<' in main_text(world.page("/alice/prod"))
+    with world.app.storage.write() as tx:
+        stage = world.stage("alice/prod")
+        indexes.modify_index(tx, world.app, stage, {**stage.config, "title": "Production"})
+    assert "Production" in main_text(world.page("/alice/prod"))
+    # the same page under another outside URL is built for it, not served from the other's entry
+    moved = world.page("/alice/prod", headers={"X-Outside-Url": "http://example.org/mirror"})
+    assert 'href="/mirror/alice/prod/new-pkg/3.1"' in main_text(moved)
