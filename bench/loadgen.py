@@ -88,10 +88,11 @@ class WrkLoad:
 
     name = "wrk"
 
-    def __init__(self, wrk: str, threads: int = 2, connections: int = 8):
+    def __init__(self, wrk: str, threads: int = 2, connections: int = 8, timeout: float = 10):
         self.wrk = wrk
         self.threads = threads
         self.connections = connections
+        self.timeout = timeout  # seconds after which wrk counts a request as failed
 
     def describe(self, duration: float) -> str:
         return f"wrk -t{self.threads} -c{self.connections} -d{_whole(duration)}s"
@@ -104,8 +105,8 @@ class WrkLoad:
         try:
             out = subprocess.run(
                 [self.wrk, f"-t{self.threads}", f"-c{self.connections}",
-                 f"-d{_whole(duration)}s", "--timeout", "10s", "-s", script.name, url],
-                capture_output=True, text=True, timeout=duration + 60, check=True)
+                 f"-d{_whole(duration)}s", "--timeout", f"{_whole(self.timeout)}s", "-s", script.name, url],
+                capture_output=True, text=True, timeout=duration + self.timeout + 60, check=True)
         finally:
             Path(script.name).unlink(missing_ok=True)
         return parse_wrk_output(out.stdout)

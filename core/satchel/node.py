@@ -10,7 +10,8 @@ import logging
 import threading
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from satchel import clock
 from satchel.errors import ConfigError, SatchelError
@@ -23,10 +24,12 @@ KEPT_REFUSALS = 20
 
 @dataclass(frozen=True)
 class NodeRole:
-    """What ``satchel_get_node_role`` returns: ``role`` (one of ``ROLES``) and, for a replica, its primary."""
+    """What ``satchel_get_node_role`` returns: ``role`` (one of ``ROLES``) and, for a replica, its primary
+    and ``credentials``, a callable giving the headers that authenticate this node to its primary."""
 
     role: str = STANDALONE
     primary_url: str | None = None
+    credentials: Callable[[], dict] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -39,6 +42,10 @@ class NodeRole:
     @property
     def is_replica(self) -> bool:
         return self.role == REPLICA
+
+    def primary_headers(self) -> dict:
+        """Headers for a request to the primary: its credentials (fresh each call; they expire), if any."""
+        return dict(self.credentials()) if self.credentials else {}
 
 
 def ask_node_role(hook, app) -> NodeRole:

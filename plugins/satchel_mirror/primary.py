@@ -21,8 +21,11 @@ def primary_url(app) -> str | None:
 
 
 def _ask(state, method: str, url: str, timeout: float, what: str, **kwargs) -> requests.Response:
+    # the replica's own credentials: the primary lets it read indexes its anonymous callers may not
+    headers = {**kwargs.pop("headers", {}), **state.app.node_role.primary_headers()}
     try:
-        response = state.session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        response = state.session.request(method, url, timeout=timeout, allow_redirects=False, headers=headers,
+                                         **kwargs)
     except requests.RequestException as exc:
         state.stats.failure(f"primary unreachable: {type(exc).__name__}")
         state.upstream_down()

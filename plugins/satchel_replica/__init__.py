@@ -9,10 +9,12 @@ from satchel.plugin import hookimpl, hookspec
 from satchel.web.patterns import UI
 from satchel.web.router import PRIORITY_NODE
 
-from satchel_replica import changelog, fileview
+from satchel_replica import changelog, fileview, signing
 from satchel_replica.node import ROLES, load_state, state_path
 from satchel_replica.proxy import WriteProxy
 from satchel_replica.replication import Replication
+
+READ_PERMISSIONS = ("read", "pkg_read")  # what a replica may do on its primary with its own credentials
 
 __version__ = "0.1.0"
 
@@ -63,7 +65,20 @@ def replication(app) -> Replication:
 def satchel_get_node_role(app):
     """The role from ``--role``/``--primary-url`` (or a serverdir prepared as a replica)."""
     state = replication(app)
-    return NodeRole(state.role, state.primary_url)
+    credentials = state.headers if state.role == "replica" else None
+    return NodeRole(state.role, state.primary_url, credentials)
+
+
+@hookimpl(tryfirst=True)
+def satchel_permits(request, identity, permission, context):
+    """A replica's signed request may read any index of its primary: it receives all of them by replication
+    anyway (e.g. a page of an ``acl_read``-restricted mirror its client asked it for)."""
+    if permission not in READ_PERMISSIONS or "X-Satchel-Replica-Uuid" not in request.headers:
+        return None
+    state = request.app.stash.get("satchel_replica")
+    if state is None or state.role != "primary":
+        return None
+    return True if signing.verify(state.key, request.headers) else None
 
 
 @hookimpl

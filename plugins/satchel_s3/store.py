@@ -91,6 +91,7 @@ class S3BlobStore(BlobStore):
 
     def leftovers(self, older_than: float = 3600, remove: bool = False) -> tuple[int, int]:
         """Local spool files and the bucket's unfinished multipart uploads under the prefix."""
+        # file times are stamped by the OS's wall clock, not satchel.clock's (which tests may fake)
         cutoff = time.time() - older_than
         count = size = 0
         for entry in os.scandir(self.spool_root):

@@ -36,6 +36,25 @@ def upstream_url(stage, project: str) -> str:
     return f"{config.get('mirror_url', '')}{project}/"
 
 
+def project_key(tx, app, stage, project: str) -> tuple | None:
+    """What a page of ``project`` on ``stage`` is built from: each index's config serial and project
+    serial through the resolution order. None while a mirror contributes releases: a mirror's page
+    may change without a commit (refreshed in memory), so such pages are not kept."""
+    order = resolution_order(tx, app, stage)
+    cached = [s for s in order if not s.is_mirror or is_cached(tx, s, project)]
+    if any(s.is_mirror for s in contributing_stages(tx, stage, cached, project)):
+        return None
+    return tuple((s.name, tx.get_serial(keys.index(s.username, s.indexname)),
+                  tx.get_serial(keys.project(s.name, project))) for s in order)
+
+
+def latest_version(tx, stage, project: str) -> str | None:
+    """The newest version a private index holds of ``project`` (one pass over its version keys)."""
+    prefix = keys.project_versions(stage.name, project)
+    names = [key[len(prefix):] for key in tx.keys(prefix)]
+    return max(names, key=version_key) if names else None
+
+
 def load_project(tx, app, stage, project: str) -> ProjectView | None:
     order = resolution_order(tx, app, stage)
     uncached = [s for s in order if s.is_mirror and not is_cached(tx, s, project)]

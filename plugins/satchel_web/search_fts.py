@@ -9,6 +9,7 @@ from what is indexed so far rather than wait). Searches read through their own c
 they never wait for the writer otherwise.
 """
 
+import itertools
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -205,23 +206,34 @@ class FtsSearch:
             rows = db.execute(
                 # materialized: bm25() is only allowed in the full-text query itself, not under GROUP BY
                 f"WITH m AS MATERIALIZED (SELECT rowid, {RANK} AS score FROM docs WHERE docs MATCH ?) "
-                "SELECT e.project, e.index_name, min(m.score) AS best, group_concat(e.version, char(10)), "
-                "max(e.display), max(e.summary) FROM m "
+                "SELECT e.project, e.index_name, min(m.score) AS best, group_concat(e.version, char(10)) FROM m "
                 "JOIN entries e ON e.id = m.rowid GROUP BY e.project, e.index_name ORDER BY best",
                 (query.fts(),)).fetchall()
-        hits: dict[str, Hit] = {}
-        allowed: dict[str, bool] = {}
-        for project, index_name, _, versions, display, summary in rows:
-            if index_name not in allowed:
-                allowed[index_name] = bool(readable(index_name))
-            if not allowed[index_name]:
-                continue
-            hit = hits.get(project)
-            if hit is None:
-                hit = hits[project] = Hit(project, display or project, summary or "")
-            found = sorted((v for v in versions.split("\n") if v), key=version_key, reverse=True)
-            hit.indexes.append((index_name, found))
-            if not hit.summary and summary:
-                hit.summary = summary
-        ordered = list(hits.values())
-        return SearchResult(ordered[offset:offset + limit], len(ordered))
+            # only the page's hits are built: a word found in 10,000 projects costs a pass over rows
+            found: dict[str, list[tuple[str, str]]] = {}
+            allowed: dict[str, bool] = {}
+            for project, index_name, _, versions in rows:
+                if index_name not in allowed:
+                    allowed[index_name] = bool(readable(index_name))
+                if allowed[index_name]:
+                    found.setdefault(project, []).append((index_name, versions))
+            shown = []
+            for project, places in itertools.islice(found.items(), offset, offset + limit):
+                hit = Hit(project, project)
+                for index_name, versions in places:
+                    hit.indexes.append((index_name, sorted((v for v in versions.split("\n") if v),
+                                                           key=version_key, reverse=True)))
+                self._describe_newest(db, hit)
+                shown.append(hit)
+        return SearchResult(shown, len(found))
+
+    @staticmethod
+    def _describe_newest(db, hit: Hit) -> None:
+        """Name and summary of the newest version on the hit's indexes, whichever version matched
+        (a project's name row, version "", only when it has no version: a mirror's names)."""
+        names = [index_name for index_name, _ in hit.indexes]
+        rows = db.execute(f"SELECT version, display, summary FROM entries WHERE project=? "
+                          f"AND index_name IN ({','.join('?' * len(names))})", (hit.project, *names)).fetchall()
+        if rows:
+            _, display, summary = max(rows, key=lambda row: (row[0] != "", version_key(row[0])))
+            hit.display, hit.summary = display or hit.project, summary

@@ -1,9 +1,10 @@
-"""The web UI's per-app state (``app.stash["web"]``): templates, description cache, search backend."""
+"""The web UI's per-app state (``app.stash["web"]``): templates, description and page caches, search backend."""
 
 import threading
 from pathlib import Path
 
 from satchel_web.describe import DescriptionCache
+from satchel_web.pagecache import PageCache
 from satchel_web.templating import PACKAGE_DIR, make_environment
 
 _create_lock = threading.Lock()
@@ -16,6 +17,7 @@ class WebState:
         self.env = make_environment(self.theme)
         self.static_dirs = ([self.theme / "static"] if self.theme else []) + [PACKAGE_DIR / "static"]
         self.descriptions = DescriptionCache()
+        self.pages = PageCache()
         self.search = app.hook.satchel_web_search_backend(app=app)
 
     def close(self) -> None:

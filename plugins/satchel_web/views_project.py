@@ -9,7 +9,7 @@ from satchel.names import normalize_project
 
 from satchel_web import release, toxresults
 from satchel_web.state import web_state
-from satchel_web.pages import page, render
+from satchel_web.pages import page, render, render_cached
 from satchel_web.sections import collect
 from satchel_web.templating import format_when
 from satchel_web.views_browse import require_readable
@@ -18,10 +18,15 @@ SAFE_SCHEMES = ("http://", "https://")
 YANKED = ' class="yanked"'
 
 
-def _load(request):
+def _target(request):
     match = request.matchdict
     stage = require_readable(request, match["user"], match["index"])
-    project = normalize_project(match["project"].rstrip("/"))
+    return stage, normalize_project(match["project"].rstrip("/"))
+
+
+def _load(request, stage=None, project=None):
+    if stage is None:
+        stage, project = _target(request)
     view = release.load_project(request.tx, request.app, stage, project)
     if view is None:
         raise NotFound(f"no project '{project}' on {stage.name}")
@@ -30,7 +35,16 @@ def _load(request):
 
 @page
 def project_page(request):
-    stage, project, view = _load(request)
+    stage, project = _target(request)
+    key = release.project_key(request.tx, request.app, stage, project)
+    if key is None:
+        return render(request, "project.html", **_project_context(request, stage, project))
+    return render_cached(request, ("project", stage.name, project, *key), "project.html",
+                         lambda: _project_context(request, stage, project))
+
+
+def _project_context(request, stage, project) -> dict:
+    stage, project, view = _load(request, stage, project)
     base = f"{request.path_prefix}/{stage.name}/{project}/"
     rows = []
     # hrefs and times prepared here: the template's loop stays cheap for thousands of versions
@@ -41,8 +55,8 @@ def project_page(request):
                      "origin_href": f"{request.path_prefix}/{origin}", "when": format_when(summary["upload_time"]),
                      "count": summary["count"], "yanked": summary["yanked"]})
     upstream = [(s.name, release.upstream_url(s, project)) for s in view.uncached_mirrors]
-    return render(request, "project.html", title=f"{view.display} on {stage.name}", stage=stage, view=view,
-                  rows=rows, rows_html=_version_rows(rows), upstream=upstream)
+    return dict(title=f"{view.display} on {stage.name}", stage=stage, view=view, rows=rows,
+                rows_html=_version_rows(rows), upstream=upstream)
 
 
 def _version_rows(rows: list[dict]) -> Markup:

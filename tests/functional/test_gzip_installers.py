@@ -11,9 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from uv import find_uv_bin
 
-from satchel.app import create_app
-from satchel.testing.fixtures import Filler
-from satchel.testing.server import ServerProcess
+from satchel.testing.fixtures import filled_server
 
 pytestmark = pytest.mark.slow
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "date", "server", "content-length"}
@@ -66,17 +64,13 @@ class RelayHandler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory):
     """A server holding a project with a page big enough to compress, behind a recording relay."""
-    serverdir = tmp_path_factory.mktemp("gzip") / "server"
-    app = create_app({"serverdir": str(serverdir), "storage": "sqlite"})
-    try:
-        filler = Filler(app)
+    def fill(filler):
         filler.user("alice")
         filler.index("alice", "dev")
         for minor in range(30):
             filler.file("alice/dev", "big-pkg", f"1.{minor}", requires_python=">=3.8")
-    finally:
-        app.close()
-    with ServerProcess(serverdir) as process:
+
+    with filled_server(tmp_path_factory.mktemp("gzip") / "server", fill) as process:
         server = Relay(process.url)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

@@ -8,9 +8,7 @@ import pytest
 import requests
 from uv import find_uv_bin
 
-from satchel.app import create_app
-from satchel.testing.fixtures import Filler
-from satchel.testing.server import ServerProcess
+from satchel.testing.fixtures import filled_server
 
 pytestmark = pytest.mark.slow
 
@@ -18,10 +16,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A server whose sqlite serverdir was filled through the model before it started."""
-    serverdir = tmp_path_factory.mktemp("installers") / "server"
-    app = create_app({"serverdir": str(serverdir), "storage": "sqlite"})
-    try:
-        filler = Filler(app)
+    def fill(filler):
         filler.user("alice")
         filler.index("alice", "dev")
         filler.index("alice", "prod", bases=["alice/dev"])
@@ -29,9 +24,8 @@ def server(tmp_path_factory):
         filler.file("alice/dev", "hello-pkg", "1.1", requires_python=">=3.8")
         filler.file("alice/dev", "hello-pkg", "2.0", requires_python=">=99")  # never chosen
         filler.file("alice/prod", "other-pkg", "0.5")
-    finally:
-        app.close()
-    with ServerProcess(serverdir) as process:
+
+    with filled_server(tmp_path_factory.mktemp("installers") / "server", fill) as process:
         yield process
 
 

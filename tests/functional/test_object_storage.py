@@ -10,9 +10,7 @@ import pytest
 import requests
 from uv import find_uv_bin
 
-from satchel.app import create_app
-from satchel.testing.fixtures import Filler
-from satchel.testing.server import ServerProcess
+from satchel.testing.fixtures import filled_server
 
 pytestmark = pytest.mark.slow
 
@@ -23,16 +21,13 @@ def server(tmp_path_factory, s3_settings):
     env = {"SATCHEL_BLOBS": "s3", "SATCHEL_S3_BUCKET": s3_settings["bucket"],
            "SATCHEL_S3_ENDPOINT_URL": s3_settings["endpoint_url"], "SATCHEL_S3_PREFIX": f"{uuid.uuid4().hex}/",
            "SATCHEL_S3_REDIRECT": "1"}
-    app = create_app({"serverdir": str(serverdir), "storage": "sqlite",
-                      **{name[len("SATCHEL_"):].lower(): value for name, value in env.items()}})
-    try:
-        filler = Filler(app)
+    def fill(filler):
         filler.user("alice")
         filler.index("alice", "dev")
         filler.file("alice/dev", "hello-pkg", "1.0")
-    finally:
-        app.close()
-    with ServerProcess(serverdir, env=env) as process:
+
+    with filled_server(serverdir, fill, env=env,
+                       **{name[len("SATCHEL_"):].lower(): value for name, value in env.items()}) as process:
         yield process
 
 

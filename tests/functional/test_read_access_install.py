@@ -6,9 +6,7 @@ import pytest
 import requests
 from uv import find_uv_bin
 
-from satchel.app import create_app
-from satchel.testing.fixtures import Filler
-from satchel.testing.server import ServerProcess
+from satchel.testing.fixtures import filled_server
 
 pytestmark = pytest.mark.slow
 
@@ -16,18 +14,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """alice/secret, readable by alice and carol only, inherited by carol/prod."""
-    serverdir = tmp_path_factory.mktemp("readaccess") / "server"
-    app = create_app({"serverdir": str(serverdir), "storage": "sqlite"})
-    try:
-        filler = Filler(app)
+    def fill(filler):
         for name in ("alice", "bob", "carol"):
             filler.user(name, password=f"{name}-pw")
         filler.index("alice", "secret", acl_read="carol")
         filler.index("carol", "prod", bases=["alice/secret"])
         filler.file("alice/secret", "hello-pkg", "1.0")
-    finally:
-        app.close()
-    with ServerProcess(serverdir) as process:
+
+    with filled_server(tmp_path_factory.mktemp("readaccess") / "server", fill) as process:
         yield process
 
 

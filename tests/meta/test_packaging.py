@@ -64,11 +64,20 @@ def test_every_package_is_listed_in_setup_cfg(source_tree, setup_options):
 
 
 def test_setup_cfg_maps_every_package_to_its_directory(source_tree, setup_options):
+    """Each listed package is a directory with ``__init__.py``, or a data directory (templates, static
+    files) named in ``[options.package_data]``: listed so that setuptools ships it without a warning."""
     packages, package_dir = setup_options
+    parser = configparser.ConfigParser()
+    parser.read(source_tree.repo / "setup.cfg", encoding="utf-8")
+    data_packages = set()
+    if parser.has_section("options.package_data"):
+        data_packages = set(parser.options("options.package_data"))
     problems = []
     for package in packages:
         directory = _directory_of(package, package_dir)
-        if directory is None or not (source_tree.repo / directory / "__init__.py").is_file():
+        if directory is None or not (source_tree.repo / directory).is_dir():
+            problems.append(f"{package} -> {directory}")
+        elif not (source_tree.repo / directory / "__init__.py").is_file() and package not in data_packages:
             problems.append(f"{package} -> {directory}")
     assert not problems, f"setup.cfg packages without a package directory: {problems}"
 

@@ -115,6 +115,7 @@ class FileBlobStore(BlobStore):
 
     def leftovers(self, older_than: float = 3600, remove: bool = False) -> tuple[int, int]:
         """Files in ``tmp/`` not written for ``older_than`` seconds (a kill -9 mid-upload or mid-import)."""
+        # file times are stamped by the OS's wall clock, not satchel.clock's (which tests may fake)
         cutoff = time.time() - older_than
         count = size = 0
         with os.scandir(self.spool_dir) as entries:

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import io
 import zipfile
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -75,6 +76,22 @@ class Filler:
             stage = indexes.get_stage(tx, self.app, *index_name.split("/"))
             return projects.add_release_file(tx, self.app, stage, project=project, version=version,
                                              filename=filename, content=content or filename.encode(), **kwargs)
+
+
+@contextmanager
+def filled_server(serverdir, fill, env=None, **options):
+    """A ``satchel serve`` process on a sqlite serverdir that ``fill(Filler)`` filled through the model first.
+
+    ``options``: more configuration for the filling app (e.g. blob settings); ``env``: the server's environment
+    (``SATCHEL_*`` settings it needs too).
+    """
+    app = create_app({"serverdir": str(serverdir), "storage": "sqlite", **options})
+    try:
+        fill(Filler(app))
+    finally:
+        app.close()
+    with ServerProcess(serverdir, env=env) as process:
+        yield process
 
 
 @pytest.fixture

@@ -108,3 +108,29 @@ def test_replica_enforces_acl_read_and_mirror_policy(cluster, upstream):
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic")
     assert requests.get(replica.url + "/root/secret/+simple/", headers=PAGE, auth=("root", ""),
                         timeout=30).status_code == 200
+
+
+def test_restricted_mirror_page_on_a_replica_comes_through_the_primary(cluster, upstream):
+    """The replica asks its primary with its own credentials: a mirror anonymous callers may not read still
+    answers the replica's authorized client, and the primary refuses the same request unsigned."""
+    wheel = make_wheel("six", "1.16")
+    upstream.add_file("six", *wheel)
+    primary = cluster.primary("--no-root-pypi")
+    auth = cluster.auth(primary, "root", "")
+    put = requests.put(primary.url + "/root/up", json={"type": "mirror", "mirror_url": upstream.url,
+                                                        "acl_read": ["root"]}, headers=auth, timeout=10)
+    assert put.status_code == 200, put.text
+    replica = cluster.replica(primary)
+    cluster.wait_in_sync(replica, primary)
+    assert requests.get(replica.url + "/root/up/+simple/six/", headers=PAGE, timeout=30).status_code == 401
+    reply = requests.get(replica.url + "/root/up/+simple/six/", headers=PAGE, auth=("root", ""), timeout=60)
+    assert reply.status_code == 200, reply.text
+    assert [entry["filename"] for entry in reply.json()["files"]] == [wheel[0]]
+    assert upstream.count("/simple/six/") == 1
+    body = requests.get(f"{replica.url}/root/up/+simple/six/{reply.json()['files'][0]['url']}",
+                        auth=("root", ""), timeout=60)
+    assert body.status_code == 200 and hashlib.sha256(body.content).hexdigest() == \
+        hashlib.sha256(wheel[1]).hexdigest()
+    # a forged or missing signature gives no read access on the primary
+    forged = {**PAGE, "Authorization": "Bearer forged", "X-Satchel-Replica-Uuid": "x"}
+    assert requests.get(primary.url + "/root/up/+simple/six/", headers=forged, timeout=30).status_code == 401

@@ -4,6 +4,11 @@ import re
 
 import pytest
 
+from satchel.model import indexes
+from satchel.model.yanking import set_yanked
+from satchel.testing.fixtures import make_wheel
+from satchel_web.state import web_state
+
 
 def main_text(response) -> str:
     return response.text[response.text.index("<main"):response.text.index("</main>")]
@@ -186,3 +191,61 @@ def test_etag_changes_with_the_data(world):
 def test_static_file_names_are_checked(world):
     world.web.get("/+static/..style.css", status=404)
     world.web.get("/+static/missing.css", status=404)
+
+
+def test_kept_pages_follow_every_change_they_show(world):
+    """Project and index pages are kept by the serials they were built from: a repeat is served from
+    the page cache, and an upload, a yank, a base's upload or a config change shows at once."""
+    pages = web_state(world.app).pages
+    world.page("/alice/prod/hello-web")
+    world.page("/alice/prod")
+    hits = pages.hits
+    world.page("/alice/prod/hello-web")
+    world.page("/alice/prod")
+    assert pages.hits == hits + 2
+    world.release("hello-web", "1.5")  # on the base alice/dev
+    assert ">1.5</a>" in world.page("/alice/prod/hello-web").text
+    with world.app.storage.write() as tx:
+        set_yanked(tx, world.stage(), "hello-web", True, version="1.5")
+    row = main_text(world.page("/alice/prod/hello-web")).split(">1.5</a>")[1].split("</tr>")[0]
+    assert "yanked" in row
+    world.release("new-pkg", "3.0", index="alice/prod")
+    assert 'href="/alice/prod/new-pkg/3.0">3.0<' in main_text(world.page("/alice/prod"))
+    world.release("new-pkg", "3.1", index="alice/prod")
+    assert 'href="/alice/prod/new-pkg/3.1">3.1<' in main_text(world.page("/alice/prod"))
+    with world.app.storage.write() as tx:
+        stage = world.stage("alice/prod")
+        indexes.modify_index(tx, world.app, stage, {**stage.config, "title": "Production"})
+    assert "Production" in main_text(world.page("/alice/prod"))
+    # the same page under another outside URL is built for it, not served from the other's entry
+    moved = world.page("/alice/prod", headers={"X-Outside-Url": "http://example.org/mirror"})
+    assert 'href="/mirror/alice/prod/new-pkg/3.1"' in main_text(moved)
+
+
+def section(text: str, heading_id: str) -> str:
+    start = text.index(f'<section aria-labelledby="{heading_id}">')
+    return text[start:text.index("</section>", start)]
+
+
+def test_mirror_index_page_shows_upstream_settings_and_health(make_world, fake_upstream):
+    fake_upstream.add_projects(["zebra-tools"])
+    fake_upstream.add_file("zebra-tools", *make_wheel("zebra-tools", "0.5"))
+    world = make_world(storage="sqlite", request_timeout=2)
+    world.filler.index("root", "mirror", type="mirror", mirror_url=fake_upstream.url, volatile=False,
+                       mirror_block=["evil-pkg"])
+    world.web.get("/root/mirror/+simple/zebra-tools/", headers=world.HEADERS["pip"])  # one page fetched
+    response = world.page("/root/mirror")
+    assert_accessible(response)
+    mirror = section(main_text(response), "mirror")
+    assert f'<a href="{fake_upstream.url}" rel="nofollow noopener">{fake_upstream.url}</a>' in mirror
+    assert re.search(r"volatile[^<]*</th><td>no<", mirror)
+    assert re.search(r"never these projects</th><td>\s*<ul class=\"plain\"><li>\s*evil-pkg", mirror)
+    assert re.search(r"pages cached</th><td>\s*1\s*<", mirror)
+    assert re.search(r"upstream failures</th><td>\s*0\s*<", mirror)
+    contact = re.search(r"last upstream contact</th><td>\s*([^<]*)<", mirror).group(1)
+    assert contact.startswith("20")  # an ISO time: the fetch above reached upstream
+    # a mirror of the default upstream says "PyPI" (no project list: looking fetches nothing)
+    world.filler.index("root", "default", type="mirror", mirror_no_project_list=True)
+    default = section(main_text(world.page("/root/default")), "mirror")
+    assert ">PyPI</a>" in default and re.search(r"no upstream project list</th><td>yes<", default)
+    assert 'id="mirror"' not in world.page("/alice/dev").text  # private indexes have no such section

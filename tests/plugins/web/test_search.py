@@ -64,6 +64,17 @@ def test_paging(world):
     assert "25 projects found" in text and "page 1 of 2" in text and 'rel="next"' in text
 
 
+def test_summary_shown_is_the_newest_versions(world):
+    """Whichever version matched, a hit shows the summary of the project's newest version (10.0, not
+    the summary that sorts last, nor the matching 1.0's)."""
+    world.release("evolving", "1.0", summary="zebra apple")
+    world.release("evolving", "10.0", summary="brand new")
+    world.release("evolving", "9.0", summary="middle one")
+    for query in ("apple", "summary:middle", "evolving"):
+        text = world.page(f"/+search?query={query}").text
+        assert "<p>brand new</p>" in text and "zebra" not in text and "middle one" not in text, query
+
+
 def test_search_follows_changes_at_once(world):
     assert names(world, "fresh") == []
     world.release("fresh-pkg", "1.0", summary="just uploaded")
