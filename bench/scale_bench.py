@@ -40,7 +40,7 @@ from envsetup import ensure_devpi, ensure_nginx, ensure_wrk, log  # noqa: E402
 from fixtures import PASSWORD, USER, project_files, release_files, simple_path  # noqa: E402
 from httpfill import fill_over_http, login, upload_request  # noqa: E402
 from loadgen import WrkLoad  # noqa: E402
-from procstat import CpuSampler  # noqa: E402
+from procstat import CpuSampler, process_tree  # noqa: E402
 from report import append_results, machine_facts  # noqa: E402
 from servers import HOST, ServerProcess, free_port  # noqa: E402
 from targets import DevpiTarget  # noqa: E402
@@ -124,24 +124,65 @@ class Cluster:
             process.stop()
 
 
+class WorkersSet:
+    """``satchel serve --workers N-1`` on the cluster's storage: N processes accepting on one socket."""
+
+    def __init__(self, cluster: Cluster, count: int):
+        self.cluster, self.count = cluster, count
+        port = free_port()
+        self.server = ServerProcess(f"{cluster.backend}-set", satchel_argv(
+            "serve", "--serverdir", str(cluster.serverdir), "--host", HOST, "--port", str(port), "--no-root-pypi",
+            "--workers", str(count - 1)), port, cluster.workdir / f"workers-{count}.log", env=cluster.env)
+
+    def start(self, warmup: float, wrk: WrkLoad) -> dict[str, int]:
+        """Started, every process answering (warmed up); ``{label: pid}`` of the processes."""
+        self.server.start()
+        self.server.wait_ready()
+        deadline = time.monotonic() + 60
+        while len(self.workers()) < self.count - 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        wrk.run(self.server.base_url + simple_path(), PIP_HTML, warmup)
+        labels = {f"{self.cluster.backend}-0": self.server.pid}
+        labels.update({f"{self.cluster.backend}-{n}": pid for n, pid in enumerate(self.workers(), 1)})
+        return labels
+
+    def workers(self) -> list[int]:
+        return sorted(pid for pid in process_tree(self.server.pid) if pid != self.server.pid
+                      and "--requests-only" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"))
+
+
 def measure_pages(clusters: dict[str, Cluster], postgres: PostgresServer, wrk: WrkLoad, rounds: int,
-                  duration: float) -> list[dict]:
+                  duration: float, fronts: list[str], warmup: float) -> list[dict]:
     """Every (front or direct, processes, backend) once per round; rps and each process's CPU in cores
     (PostgreSQL's server counted as the process ``postgres``, with its backends)."""
-    cases = [(backend, count, "nginx") for count in PROCESS_COUNTS for backend in BACKENDS]
+    cases = [(backend, count, via) for via in fronts for count in PROCESS_COUNTS for backend in BACKENDS]
     cases += [(backend, 1, "direct") for backend in BACKENDS]
-    pids = {label: pid for cluster in clusters.values() for label, pid in cluster.pids().items()}
-    pids["postgres"] = int((postgres.datadir / "postmaster.pid").read_text().split()[0])
-    sampler = CpuSampler(pids)
+    postmaster = int((postgres.datadir / "postmaster.pid").read_text().split()[0])
     samples = []
     for rnd in range(1, rounds + 1):
         for backend, count, via in cases:
             cluster = clusters[backend]
-            url = (f"http://{HOST}:{cluster.fronts[count].port}" if via == "nginx"
-                   else cluster.processes[0].base_url) + simple_path()
+            pids = {"postgres": postmaster}
+            workers_set = None
+            if via == "workers":
+                workers_set = WorkersSet(cluster, count)
+                pids.update(workers_set.start(warmup, wrk))
+                url = workers_set.server.base_url + simple_path()
+            else:
+                pids.update(cluster.pids())
+                url = (f"http://{HOST}:{cluster.fronts[count].port}" if via == "nginx"
+                       else cluster.processes[0].base_url) + simple_path()
+            sampler = CpuSampler(pids)
             sampler.start()
-            result = wrk.run(url, PIP_HTML, duration)
-            cpu = sampler.stop()
+            try:
+                result = wrk.run(url, PIP_HTML, duration)
+                cpu = sampler.stop()
+            finally:
+                if workers_set:
+                    workers_set.server.stop()
+            if via == "workers":  # the main process's tree holds its workers: its own share is the rest
+                main = f"{backend}-0"
+                cpu.servers[main] -= sum(v for k, v in cpu.servers.items() if k.startswith(backend) and k != main)
             # this backend's satchel processes, and the nginx that carried the load
             own = {label: cores for label, cores in cpu.servers.items()
                    if label.startswith(backend + "-") or (via == "nginx" and label == f"nginx-{backend}-{count}")
@@ -191,8 +232,10 @@ def render(samples: list[dict], uploads: dict[str, list[float]], facts: dict[str
     lines = [f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — scale-out (bench/scale_bench.py, issue 16)",
              "", f"Command: `{command}`. Load: `wrk -t2 -c{args.connections} -d{int(args.duration)}s`, "
              f"{args.rounds} rounds, interleaved; page `{simple_path()}` ({args.files} files, HTML, pip User-Agent); "
-             "front: nginx with gen-config's upstream block for N processes (main + N-1 `--requests-only` "
-             "workers), its page cache off, 1 nginx worker. CPU in cores (1.0 = one core busy), medians.", "",
+             "fronts: `nginx` is nginx with gen-config's upstream block for N processes (main + N-1 "
+             "`--requests-only` workers), its page cache off, 1 nginx worker; `workers` is `satchel serve --workers "
+             "N-1` (N processes accepting on one socket, started for each measurement); `direct` is wrk on the "
+             "main process. CPU in cores (1.0 = one core busy), medians.", "",
              "| backend | processes | front | req/s | p50 ms | p99 ms | vs 1 process | CPU per satchel process | "
              "PostgreSQL CPU | nginx CPU | wrk+script CPU | neighbours |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -216,10 +259,10 @@ def render(samples: list[dict], uploads: dict[str, list[float]], facts: dict[str
         ratio = pg1 / sq1
         lines.append(f"- Target: PostgreSQL single-process page rate within 20% of SQLite's (direct, no front): "
                      f"{pg1:.0f} vs {sq1:.0f} req/s, ratio {ratio:.2f}: **{'met' if ratio >= 0.8 else 'not met'}**.")
-    for backend in BACKENDS:
-        one, two = rps.get((backend, 1, "nginx")), rps.get((backend, 2, "nginx"))
+    for backend, via in [(backend, via) for via in ("nginx", "workers") for backend in BACKENDS]:
+        one, two = rps.get((backend, 1, via)), rps.get((backend, 2, via))
         if one and two:
-            lines.append(f"- Target: 2 processes ≥ 1.6x one process ({backend}, behind nginx): "
+            lines.append(f"- Target: 2 processes ≥ 1.6x one process ({backend}, front {via}): "
                          f"{two:.0f} vs {one:.0f} req/s = {two / one:.2f}x: "
                          f"**{'met' if two / one >= 1.6 else 'not met'}**.")
     if uploads:
@@ -251,6 +294,8 @@ def main(argv=None) -> int:
     parser.add_argument("--uploads", type=int, default=600, help="per server (0: no upload measurement)")
     parser.add_argument("--upload-block", type=int, default=50)
     parser.add_argument("--no-devpi", action="store_true", help="uploads on satchel only")
+    parser.add_argument("--fronts", type=lambda text: text.split(","), default=["nginx"],
+                        help="nginx (gen-config's upstream), workers (serve --workers N-1: one socket), or both")
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args(argv)
     wrk_path, nginx_path = ensure_wrk(), ensure_nginx()
@@ -280,7 +325,7 @@ def main(argv=None) -> int:
             for cluster in clusters.values():  # warm every process's page cache and the fronts
                 for count in PROCESS_COUNTS:
                     wrk.run(f"http://{HOST}:{cluster.fronts[count].port}{simple_path()}", PIP_HTML, args.warmup)
-            samples = measure_pages(clusters, postgres, wrk, args.rounds, args.duration)
+            samples = measure_pages(clusters, postgres, wrk, args.rounds, args.duration, args.fronts, args.warmup)
             uploads = {}
             if args.uploads:
                 targets = {"satchel-postgresql": clusters["postgresql"].processes[0].base_url}
