@@ -225,12 +225,37 @@ def median(values):
 
 def render(samples: list[dict], uploads: dict[str, list[float]], facts: dict[str, str], command: str,
            args) -> str:
+    lines = [f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — scale-out (bench/scale_bench.py, issue 16)",
+             "", f"Command: `{command}`."]
+    if samples:
+        lines += render_pages(samples, args)
+    if uploads:
+        lines += ["", "| uploads (one sequential client, new projects, interleaved blocks of "
+                  f"{args.upload_block}) | uploads/s | median ms |", "|---|---|---|"]
+        for label, times in uploads.items():
+            lines.append(f"| {label} | {len(times) / sum(times):.1f} | {median(times) * 1000:.1f} |")
+        if len(uploads) == 2:
+            (a, ta), (b, tb) = uploads.items()
+            lines.append(f"\n{a} / {b} upload rate: {(len(ta) / sum(ta)) / (len(tb) / sum(tb)):.2f}x.")
+    lines += ["", "Machine: " + "; ".join(f"{key}: {value}" for key, value in facts.items()), ""]
+    if samples:
+        lines += ["<details><summary>samples</summary>", "", "| round | backend | processes | front | req/s | "
+                  "CPU per process | neighbours |", "|---|---|---|---|---|---|---|"]
+        for s in samples:
+            cpu = ", ".join(f"{k} {v:.2f}" for k, v in s["cpu"].items() if v >= 0.01)
+            lines.append(f"| {s['round']} | {s['backend']} | {s['processes']} | {s['via']} | {s['rps']:.0f} | "
+                         f"{cpu} | {s['neighbours']:.2f} |")
+        lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def render_pages(samples: list[dict], args) -> list[str]:
+    """The page table and the page targets."""
     by = {}
     for sample in samples:
         by.setdefault((sample["backend"], sample["processes"], sample["via"]), []).append(sample)
     rps = {key: median([s["rps"] for s in group]) for key, group in by.items()}
-    lines = [f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — scale-out (bench/scale_bench.py, issue 16)",
-             "", f"Command: `{command}`. Load: `wrk -t2 -c{args.connections} -d{int(args.duration)}s`, "
+    lines = [f"Load: `wrk -t2 -c{args.connections} -d{int(args.duration)}s`, "
              f"{args.rounds} rounds, interleaved; page `{simple_path()}` ({args.files} files, HTML, pip User-Agent); "
              "fronts: `nginx` is nginx with gen-config's upstream block for N processes (main + N-1 "
              "`--requests-only` workers), its page cache off, 1 nginx worker; `workers` is `satchel serve --workers "
@@ -240,15 +265,12 @@ def render(samples: list[dict], uploads: dict[str, list[float]], facts: dict[str
              "PostgreSQL CPU | nginx CPU | wrk+script CPU | neighbours |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (backend, count, via), group in sorted(by.items(), key=lambda item: (item[0][2], item[0][1], item[0][0])):
-        per_process = []
-        for number in range(count):
-            label = f"{backend}-{number}"
-            per_process.append(f"{median([s['cpu'].get(label, 0.0) for s in group]):.2f}")
+        per_process = [f"{median([s['cpu'].get(f'{backend}-{number}', 0.0) for s in group]):.2f}"
+                       for number in range(count)]
         nginx = median([s["cpu"].get(f"nginx-{backend}-{count}", 0.0) for s in group]) if via == "nginx" else 0.0
-        base = rps.get((backend, 1, via))
         lines.append(f"| {backend} | {count} | {via} | {rps[(backend, count, via)]:.0f} | "
                      f"{median([s['p50'] for s in group]):.1f} | {median([s['p99'] for s in group]):.1f} | "
-                     f"{rps[(backend, count, via)] / base:.2f}x | {' / '.join(per_process)} | "
+                     f"{rps[(backend, count, via)] / rps[(backend, 1, via)]:.2f}x | {' / '.join(per_process)} | "
                      f"{median([s['cpu'].get('postgres', 0.0) for s in group]):.2f} | {nginx:.2f} | "
                      f"{median([s['harness'] for s in group]):.2f} | "
                      f"{max(s['neighbours'] for s in group):.2f} (max) |")
@@ -265,23 +287,7 @@ def render(samples: list[dict], uploads: dict[str, list[float]], facts: dict[str
             lines.append(f"- Target: 2 processes ≥ 1.6x one process ({backend}, front {via}): "
                          f"{two:.0f} vs {one:.0f} req/s = {two / one:.2f}x: "
                          f"**{'met' if two / one >= 1.6 else 'not met'}**.")
-    if uploads:
-        lines += ["", "| uploads (one sequential client, new projects, interleaved blocks) | uploads/s | "
-                  "median ms |", "|---|---|---|"]
-        for label, times in uploads.items():
-            lines.append(f"| {label} | {len(times) / sum(times):.1f} | {median(times) * 1000:.1f} |")
-        if len(uploads) == 2:
-            (a, ta), (b, tb) = uploads.items()
-            lines.append(f"\n{a} / {b} upload rate: {(len(ta) / sum(ta)) / (len(tb) / sum(tb)):.2f}x.")
-    lines += ["", "Machine: " + "; ".join(f"{key}: {value}" for key, value in facts.items()), "",
-              "<details><summary>samples</summary>", "", "| round | backend | processes | front | req/s | "
-              "CPU per process | neighbours |", "|---|---|---|---|---|---|---|"]
-    for s in samples:
-        cpu = ", ".join(f"{k} {v:.2f}" for k, v in s["cpu"].items() if v >= 0.01)
-        lines.append(f"| {s['round']} | {s['backend']} | {s['processes']} | {s['via']} | {s['rps']:.0f} | {cpu} | "
-                     f"{s['neighbours']:.2f} |")
-    lines += ["", "</details>", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv=None) -> int:
@@ -307,6 +313,7 @@ def main(argv=None) -> int:
     postgres = PostgresServer()
     clusters: dict[str, Cluster] = {}
     devpi: ServerProcess | None = None
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp:
         workdir = Path(tmp)
         try:
@@ -325,6 +332,7 @@ def main(argv=None) -> int:
             for cluster in clusters.values():  # warm every process's page cache and the fronts
                 for count in PROCESS_COUNTS:
                     wrk.run(f"http://{HOST}:{cluster.fronts[count].port}{simple_path()}", PIP_HTML, args.warmup)
+            load_before = os.getloadavg()
             samples = measure_pages(clusters, postgres, wrk, args.rounds, args.duration, args.fronts, args.warmup)
             uploads = {}
             if args.uploads:
@@ -344,7 +352,8 @@ def main(argv=None) -> int:
                 cluster.stop()
             postgres.stop()
     command = "python bench/scale_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    facts = machine_facts({})
+    facts = machine_facts({"load average (1/5/15 min) before / after": " / ".join(
+        ", ".join(f"{value:.2f}" for value in load) for load in (load_before, os.getloadavg()))})
     report = render(samples, uploads, facts, command.strip(), args)
     print(report)
     if args.write_results:
