@@ -166,6 +166,14 @@ class App:
         self.events.passive = True
         self.page_cache.shared = True
 
+    def follow_other_processes(self) -> bool:
+        """Have the storage push other processes' commits (``Storage.watch_commits``), when it can.
+
+        ``serve`` calls this. The page cache then skips the per-request serial check, and the main
+        process's event thread wakes for workers' commits. False: not offered (the check stays).
+        """
+        return self.storage.multi_process and self.storage.watch_commits(_OtherCommits(self))
+
     def initializes_locally(self) -> bool:
         """False when a plugin brings the data from elsewhere (a replica follows its primary)."""
         if self.node_role.is_replica:
@@ -203,6 +211,20 @@ class App:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+class _OtherCommits:
+    """The app's ``CommitWatcher``: the page cache catches up; events are dispatched (main process)."""
+
+    def __init__(self, app: App):
+        self.app = app
+
+    def caught_up(self, serial: int) -> None:
+        self.app.page_cache.caught_up(serial)
+        self.app.events.wake()
+
+    def lost(self) -> None:
+        self.app.page_cache.lost()
 
 
 def create_app(options: dict | None = None, *, pluginmanager=None, disable_plugins=(), plugins=(),

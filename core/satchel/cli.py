@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         positional = {argument: args.pop(argument, None) for argument in getattr(command, "arguments", ())}
         config = resolve(options, args, environ=os.environ,
                          applicable=command_options(options, name, command)).with_values(**positional)
+        config.argv = tuple(argv)
         pm.hook.satchel_configure(config=config)
         return command.run(config, pm)
     except SatchelError as exc:

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import waitress
+from waitress.server import BaseWSGIServer
 
+from satchel import workers
 from satchel.app import App
 from satchel.connections import DEFAULT_CONNECTION_LIMIT, RESERVED_FILES, ensure_open_files
 from satchel.config import Config
@@ -48,6 +50,9 @@ def satchel_add_options(parser):
     add("port", default=3141, type=int, commands=SERVE, help="port to listen on (default: 3141)")
     add("requests-only", flag=True, default=False, commands=SERVE,
         help="answer requests only; the main process (without it) does the background work")
+    add("workers", default=0, type=int, commands=SERVE,
+        help="also start N request-only worker processes on the same listening socket, restarted when they "
+             "die (default: 0)")
     add("threads", default=8, type=int, commands=SERVE, help="worker threads (default: 8)")
     add("connection-limit", default=DEFAULT_CONNECTION_LIMIT, type=int, commands=SERVE,
         help=f"open client connections at most (default: {DEFAULT_CONNECTION_LIMIT}); the process "
@@ -68,29 +73,51 @@ def satchel_add_commands(commands):
 
 
 def serve(config: Config, pluginmanager) -> int:
-    """``satchel serve``: initialize an empty serverdir, then answer HTTP until SIGTERM or Ctrl-C."""
+    """``satchel serve``: initialize an empty serverdir, then answer HTTP until SIGTERM or Ctrl-C.
+
+    With ``--workers N`` it also starts and supervises N request-only copies of itself sharing its
+    listening socket (``satchel.workers``); a copy started so serves on the inherited socket.
+    """
+    requests_only = config.get("requests_only")
+    worker_count = config.get("workers") or 0
+    if worker_count < 0 or (worker_count and requests_only):
+        raise ConfigError("--workers N (N >= 0) is for the main process; its workers are request-only already")
+    inherited = workers.inherited_sockets()
     app = App(config, pluginmanager)
+    supervisor = None
     try:
-        requests_only = config.get("requests_only")
         if requests_only:
             app.serve_requests_only()
         elif not app.is_initialized() and app.initializes_locally():
             app.initialize(root_password=config.root_passwd)
         ensure_open_files(config.connection_limit)
+        # poll(), not select(): select() fails on descriptors past 1024, i.e. under many connections
+        options = dict(threads=config.threads, connection_limit=config.connection_limit, asyncore_use_poll=True,
+                       ident="satchel", clear_untrusted_proxy_headers=True)
+        listening: dict = {}
         try:
-            # poll(), not select(): select() fails on descriptors past 1024, i.e. under many connections
-            server = waitress.create_server(
-                app.wsgi, host=config.host, port=config.port, threads=config.threads,
-                connection_limit=config.connection_limit, asyncore_use_poll=True, ident="satchel",
-                clear_untrusted_proxy_headers=True)
+            if inherited:
+                server = waitress.create_server(app.wsgi, sockets=inherited, **options)
+            else:
+                server = waitress.create_server(app.wsgi, map=listening, host=config.host, port=config.port,
+                                                **options)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
         if not requests_only:
             app.start()
+        app.follow_other_processes()
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        print(f"satchel serving http://{config.host}:{config.port}/ "
+        if inherited:
+            workers.stop_with_parent()
+        if worker_count:
+            sockets = [d.socket for d in listening.values() if isinstance(d, BaseWSGIServer)]  # not its trigger pipe
+            supervisor = workers.Workers(worker_count, config.argv, sockets)
+            supervisor.start()
+        port = server.effective_port if hasattr(server, "effective_port") else config.port
+        print(f"satchel serving http://{config.host}:{port}/ "
               f"(serverdir {config.serverdir}, storage {app.storage.name}"
-              f"{', requests only' if requests_only else ''})", file=sys.stderr, flush=True)
+              f"{', requests only' if requests_only else ''}"
+              f"{f', {worker_count} request-only workers' if worker_count else ''})", file=sys.stderr, flush=True)
         try:
             server.run()
         except KeyboardInterrupt:
@@ -98,7 +125,11 @@ def serve(config: Config, pluginmanager) -> int:
         finally:
             server.close()
     finally:
-        app.close()
+        try:
+            if supervisor is not None:
+                supervisor.stop()
+        finally:
+            app.close()
     return 0
 
 

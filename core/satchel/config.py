@@ -92,9 +92,10 @@ def default_serverdir() -> Path:
 class Config:
     """Resolved option values, readable as attributes (``config.outside_url``)."""
 
-    def __init__(self, values: dict[str, Any], sources: dict[str, str] | None = None):
+    def __init__(self, values: dict[str, Any], sources: dict[str, str] | None = None, argv=()):
         self._values = values
         self.sources = sources or {}
+        self.argv = tuple(argv)  # the command line (subcommand first), for a command starting copies of itself
 
     def __getattr__(self, dest: str) -> Any:
         try:
@@ -108,7 +109,7 @@ class Config:
     def with_values(self, **values: Any) -> "Config":
         """A copy with extra values (e.g. a command's positional arguments)."""
         sources = {**self.sources, **{key: "command line" for key in values}}
-        return Config({**self._values, **values}, sources)
+        return Config({**self._values, **values}, sources, self.argv)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)

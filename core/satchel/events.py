@@ -55,6 +55,11 @@ class EventDispatcher:
         else:
             self.process_pending()
 
+    def wake(self) -> None:
+        """Another process committed: dispatch soon, if this process runs the event thread."""
+        if self._thread is not None and not self.passive:
+            self._wakeup.set()
+
     def process_pending(self) -> None:
         with self._lock:
             for serial, changes in self.app.storage.changes_since(self.cursor):

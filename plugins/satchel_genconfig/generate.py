@@ -176,8 +176,11 @@ def template_values(config: Config, pluginmanager) -> dict[str, str]:
     prune = command + ["mirror-prune", str(PRUNE_DAYS)] + storage_arguments(config)
     user, group = service_account(absolute_serverdir(config))
     worker_ports = worker_port_numbers(config)
-    port_at = serve.index("--port") + 1  # the worker's port is the unit instance's name: %i, unquoted
-    worker = [*map(systemd_quote, serve[:port_at]), "%i", *map(systemd_quote, serve[port_at + 1:]),
+    # a worker runs no workers of its own: --workers stays with the main process
+    worker_serve = [arg for number, arg in enumerate(serve)
+                    if arg != "--workers" and (number == 0 or serve[number - 1] != "--workers")]
+    port_at = worker_serve.index("--port") + 1  # the worker's port is the unit instance's name: %i, unquoted
+    worker = [*map(systemd_quote, worker_serve[:port_at]), "%i", *map(systemd_quote, worker_serve[port_at + 1:]),
               "--requests-only"]
     servers = [upstream_address(str(config.host), port) for port in [config.port, *worker_ports]]
     return {

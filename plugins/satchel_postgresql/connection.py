@@ -27,12 +27,27 @@ def describe(dsn: str) -> str:
     return " ".join(f"{key}={value}" for key, value in sorted(params.items())) or "(libpq defaults)"
 
 
+def _use_schema(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+
+
+def connect(dsn: str, schema: str) -> psycopg.Connection:
+    """One autocommit connection outside the pool, working in ``schema`` (e.g. to LISTEN)."""
+    conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    try:
+        _use_schema(conn, schema)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def open_pool(dsn: str, schema: str, max_size: int) -> ConnectionPool:
     """A pool of autocommit connections with ``search_path`` set to ``schema``; ConfigError when
     the server cannot be reached."""
 
     def configure(conn: psycopg.Connection) -> None:
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        _use_schema(conn, schema)
 
     try:
         psycopg.conninfo.conninfo_to_dict(dsn)

@@ -8,7 +8,7 @@ from psycopg import sql
 
 from satchel.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # version -> statements bringing the schema from version - 1 to version
 MIGRATIONS = {
@@ -19,6 +19,11 @@ MIGRATIONS = {
         "CREATE TABLE blobs (sha256 char(64) PRIMARY KEY, oid oid NOT NULL, size bigint NOT NULL)",
         "CREATE TABLE blob_spool (oid oid PRIMARY KEY, size bigint NOT NULL DEFAULT 0, "
         "touched timestamptz NOT NULL DEFAULT now())",
+    ],
+    2: [
+        # processes following commits by LISTEN (push.py): backend pid and start identify a live session
+        "CREATE TABLE peers (pid integer NOT NULL, started timestamptz NOT NULL, seen bigint NOT NULL, "
+        "PRIMARY KEY (pid, started))",
     ],
 }
 

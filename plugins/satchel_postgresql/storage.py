@@ -18,6 +18,7 @@ from satchel.storage.txbase import BufferedWrite, SqlRead, changes_since_query, 
 
 from satchel_postgresql.connection import check_schema_name, open_pool
 from satchel_postgresql.locks import AdvisoryLocks
+from satchel_postgresql.push import CommitPush
 from satchel_postgresql.schema import ensure_schema
 
 UPSERT = ("INSERT INTO kv (key, value, serial) VALUES (%s, %s, %s) "
@@ -78,6 +79,7 @@ class PostgresStorage(Storage):
         self.blobs: BlobStore = FileBlobStore(Path(serverdir) / "+blobs")
         self._locks = AdvisoryLocks(self.pool, self.schema)
         self._listeners: list[CommitListener] = []
+        self._push = CommitPush(self.dsn, self.schema, self.pool)
 
     def last_serial(self) -> int:
         with self.pool.connection() as conn:
@@ -118,8 +120,10 @@ class PostgresStorage(Storage):
             _flush(conn, tx, serial)
             conn.execute("INSERT INTO changelog (serial, changes) VALUES (%s, %s)",
                          (serial, json.dumps(tx.changes)))
+            self._push.notify(conn, serial)
             conn.execute("COMMIT")
         notify_commit(self._listeners, serial, tx.changes, tx.callbacks)
+        self._push.wait_for_peers(serial)
 
     def import_changes(self, serial: int, changes: Changes) -> None:
         with self._locked() as (conn, last):
@@ -133,8 +137,10 @@ class PostgresStorage(Storage):
                         cursor.execute(UPSERT, (key, json.dumps(value), serial))
                 cursor.execute("INSERT INTO changelog (serial, changes) VALUES (%s, %s)",
                                (serial, json.dumps(changes)))
+            self._push.notify(conn, serial)
             conn.execute("COMMIT")
         notify_commit(self._listeners, serial, changes)
+        self._push.wait_for_peers(serial)
 
     def changes_since(self, serial: int, limit: int | None = None):
         query, params = changes_since_query(serial, limit, "%s")
@@ -146,9 +152,15 @@ class PostgresStorage(Storage):
     def add_commit_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
 
+    def watch_commits(self, watcher) -> bool:
+        """Other processes' commits pushed by LISTEN/NOTIFY (``push.py``); writers wait for the acks."""
+        self._push.watch(watcher)
+        return True
+
     def lock(self, name: str):
         """A PostgreSQL advisory lock: holds across every process using this database and schema."""
         return self._locks(name)
 
     def close(self) -> None:
+        self._push.close()
         self.pool.close()

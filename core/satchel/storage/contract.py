@@ -18,12 +18,23 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from satchel.storage.locks import NamedLocks
 
 Changes = dict[str, list]  # key -> [back_serial, value or None]
 CommitListener = Callable[[int, Changes], None]
+
+
+class CommitWatcher(Protocol):
+    """Told by a storage offering ``watch_commits`` about commits of other processes."""
+
+    def caught_up(self, serial: int) -> None:
+        """Every commit up to ``serial`` is in the changelog: read what is missing from ``changes_since``
+        before returning. From then on the watcher may rely on being told, until ``lost``."""
+
+    def lost(self) -> None:
+        """The push stopped (connection lost): ask ``last_serial`` again until the next ``caught_up``."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +232,17 @@ class Storage(ABC):
         project). It holds across every user of this storage: for a ``multi_process`` backend
         across processes, by default across the threads of this instance."""
         return self._thread_locks(name)
+
+    def watch_commits(self, watcher: CommitWatcher) -> bool:
+        """Capability: push the commits of other processes to ``watcher`` from a thread of the storage.
+
+        True when offered. The storage calls ``watcher.caught_up(serial)`` once following starts and
+        after each commit elsewhere, and ``watcher.lost()`` when it cannot follow for a while. A
+        commit's ``write()`` returns only after every watching process's ``caught_up`` covering it
+        returned (or a bounded wait expired), so a watcher that was not told ``lost`` may skip
+        ``last_serial`` on each request. Default False: callers keep asking ``last_serial``.
+        """
+        return False
 
     @cached_property
     def _thread_locks(self) -> NamedLocks:

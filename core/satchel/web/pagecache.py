@@ -8,7 +8,8 @@ Two ways to find a page:
   no commit touched an index the page depends on since it was built. Commit listeners keep, per
   index, the serial of the last commit that touched it, so validating such a page costs a few dict
   lookups. A listener runs before the committing request answers, so a page is never served stale
-  after a change was acknowledged to a client.
+  after a change was acknowledged to a client. Other processes' commits come from the changelog,
+  pushed by the storage (``caught_up``) or looked up per request.
 """
 
 import functools
@@ -106,10 +107,11 @@ class PageCache:
         self.changed: dict[str, int] = {}  # "user/index" -> serial of the last commit touching it
         self.seen_serial = -1  # every commit up to this one is in ``changed``
         self._storage = None
-        self._catch_up = threading.Lock()
+        self._catch_up_lock = threading.Lock()
         self._noticed: set[int] = set()
         self._next_check = 0.0
         self.shared = False  # set by a plugin running request-only processes beside a writer
+        self.pushed = False  # the storage pushes other processes' commits (caught_up ... lost)
 
     @staticmethod
     def etag_for(key) -> str:
@@ -148,19 +150,25 @@ class PageCache:
         """The serial up to which the change serials are complete.
 
         This process's commits are there at once (listeners). Commits of other processes on the
-        same storage are read from the changelog: on every call when ``shared`` is set (a process
-        serving requests while others write), else at most every ``UNSHARED_CHECK_SECONDS`` (e.g.
-        ``satchel fsck --repair`` beside a server), sparing each hit a storage call.
+        same storage are pushed when the storage offers it (``caught_up``; a commit returns only
+        after every following process caught up with it), so then no storage call is needed.
+        Without the push they are read from the changelog: on every call when ``shared`` is set (a
+        process serving requests while others write), else at most every
+        ``UNSHARED_CHECK_SECONDS`` (e.g. ``satchel fsck --repair`` beside a server).
         """
+        if self.pushed:
+            return self.seen_serial
         if not self.shared:
             now = time.monotonic()
             if now < self._next_check:
                 return self.seen_serial
             self._next_check = now + UNSHARED_CHECK_SECONDS
-        last = self._storage.last_serial()
+        return self._catch_up(self._storage.last_serial())
+
+    def _catch_up(self, last: int) -> int:
         if last <= self.seen_serial:
             return self.seen_serial
-        with self._catch_up:
+        with self._catch_up_lock:
             while self.seen_serial < last:
                 entries = list(self._storage.changes_since(self.seen_serial, limit=500))
                 if not entries:
@@ -168,6 +176,16 @@ class PageCache:
                 for serial, changes in entries:
                     self.notice(serial, changes)
         return self.seen_serial
+
+    def caught_up(self, serial: int) -> None:
+        """The storage's push (``Storage.watch_commits``): every commit up to ``serial`` was made; take
+        them in before returning, and rely on the push from now on."""
+        self._catch_up(serial)
+        self.pushed = True
+
+    def lost(self) -> None:
+        """The push stopped: read the serial on each request again until it is back."""
+        self.pushed = False
 
     def get(self, key) -> Page | None:
         with self._lock:

@@ -141,6 +141,40 @@ def test_multi_process_storage_shares_commits_and_locks_between_instances(storag
     thread.join(10)
 
 
+class Watcher:
+    """A ``CommitWatcher`` that remembers what it was told and takes the changes in as asked."""
+
+    def __init__(self, storage):
+        self.storage = storage
+        self.serial = storage.last_serial()
+        self.values: dict = {}
+        self.following = threading.Event()
+
+    def caught_up(self, serial):
+        for number, changes in self.storage.changes_since(self.serial):
+            self.values.update({key: value for key, (_, value) in changes.items()})
+            self.serial = number
+        assert self.serial >= serial
+        self.following.set()
+
+    def lost(self):
+        self.following.clear()
+
+
+def test_watch_commits_tells_a_watcher_before_the_commit_returns(storage, make_storage, backend, commit):
+    """A write elsewhere returns only after a watching instance caught up with it: a process relying on
+    the push never answers with data older than a write already acknowledged."""
+    watching = make_storage(make_storage.serverdir_of(storage)) if storage.multi_process else storage
+    watcher = Watcher(watching)
+    if not watching.watch_commits(watcher):
+        pytest.skip(f"storage backend {backend.name!r} does not push commits")
+    assert storage.multi_process, "a push of other processes' commits needs a multi_process storage"
+    assert watcher.following.wait(10)
+    for number in range(3):
+        serial = commit(storage, {"users/pushed": {"number": number}})
+        assert watcher.serial >= serial and watcher.values["users/pushed"] == {"number": number}
+
+
 def test_defaults_declare_nothing_offered():
     """A backend written from the contract alone gets the conservative defaults."""
 
@@ -175,5 +209,6 @@ def test_defaults_declare_nothing_offered():
     assert blobs.link_file(Path("/nonexistent"), sha(b"x")) is False
     assert blobs.leftovers(older_than=-1, remove=True) == (0, 0)
     assert Storage.multi_process is False
+    assert Storage.watch_commits(None, None) is False
     with pytest.raises(TypeError):
         BlobStore()  # the required methods are abstract

@@ -3,6 +3,8 @@
 import configparser
 import os
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -210,3 +212,30 @@ def test_workers_get_upstream_lines_and_a_template_unit(genconfig_pm, tmp_path):
     assert "--requests-only" not in main and "--gen-workers" not in main
     single = render(genconfig_pm, serverdir=str(tmp_path / "server"), port=3141)
     assert single["nginx-satchel.conf"].count("    server 127.0.0.1:") == 1
+
+
+def test_workers_of_serve_stay_with_the_main_unit(genconfig_pm, tmp_path):
+    files = render(genconfig_pm, serverdir=str(tmp_path / "server"), port=3141, gen_workers=1, workers=2)
+    main = next(line for line in files["satchel.service"].splitlines() if line.startswith("ExecStart="))
+    worker = next(line for line in files["satchel-worker@.service"].splitlines() if line.startswith("ExecStart="))
+    assert main.endswith("--port 3141 --workers 2")
+    assert worker.endswith("--port %i --requests-only")
+
+
+def test_units_pass_systemd_analyze_verify(genconfig_pm, tmp_path):
+    """systemd's own check of the main and worker units (instance 3142 of the template)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
+    serverdir = tmp_path / "server"
+    serverdir.mkdir()
+    files = render(genconfig_pm, serverdir=str(serverdir), port=3141, gen_workers=2, storage="postgresql")
+    units = tmp_path / "units"
+    units.mkdir()
+    for name in ("satchel.service", "satchel-worker@.service"):
+        (units / name).write_text(files[name])
+    for unit in ("satchel.service", "satchel-worker@3142.service"):
+        result = subprocess.run([analyze, "verify", str(units / unit)], capture_output=True, text=True,
+                                timeout=120, stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, f"{unit}: {result.stdout}{result.stderr}"
+        assert "satchel" not in result.stderr, result.stderr  # no warning about our units either

@@ -1,0 +1,142 @@
+"""Commits pushed to every process by LISTEN/NOTIFY, acknowledged back before a writer answers.
+
+Each commit sends ``NOTIFY`` with its serial in its own transaction, so the notice goes out
+exactly when the commit is visible. A process following commits (``watch``) keeps one connection
+of its own listening, registered in the table ``peers`` by its backend pid; on each notice it
+lets the watcher catch up from the changelog and then records the serial as ``seen`` (and
+notifies the ack channel). A writer, after its commit, waits until every live peer but its own
+has seen the serial (at most ``ACK_TIMEOUT``): so when a client is told its write succeeded,
+every process already knows of it, and a watcher needs no storage call per request to know it
+serves nothing older. A dead listener's row is ignored (its backend is gone from
+``pg_stat_activity``), and its process falls back to asking per request until it has
+reconnected and caught up.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+
+import psycopg
+from psycopg import sql
+
+from satchel.storage.contract import CommitWatcher
+
+from satchel_postgresql.connection import connect
+
+log = logging.getLogger(__name__)
+
+ACK_TIMEOUT = 1.0  # a stuck peer delays a write this long at most
+RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)  # between attempts of a lost listener, the last repeated
+WAKE_SECONDS = 0.5  # the listener looks at its stop flag this often
+
+PENDING = """SELECT count(*) FROM peers p
+WHERE p.seen < %s AND p.pid <> %s
+  AND EXISTS (SELECT 1 FROM pg_stat_activity a
+              WHERE a.pid = p.pid AND (a.backend_start = p.started OR a.backend_start IS NULL))"""
+FORGET_DEAD = """DELETE FROM peers p WHERE NOT EXISTS (
+    SELECT 1 FROM pg_stat_activity a WHERE a.pid = p.pid AND a.backend_start = p.started)"""
+REGISTER = """INSERT INTO peers (pid, started, seen)
+SELECT pid, backend_start, -1 FROM pg_stat_activity WHERE pid = pg_backend_pid()
+ON CONFLICT (pid, started) DO UPDATE SET seen = -1"""
+ACK = """WITH acked AS (UPDATE peers SET seen = %s WHERE pid = pg_backend_pid() AND seen < %s)
+SELECT pg_notify(%s, '')"""
+
+
+def channels(schema: str) -> tuple[str, str]:
+    """The commit and ack channel names of ``schema`` (identifiers: at most 63 bytes)."""
+    tag = schema if len(schema) <= 40 else hashlib.sha256(schema.encode()).hexdigest()[:40]
+    return f"satchel_commit_{tag}", f"satchel_ack_{tag}"
+
+
+class CommitPush:
+    """Sends a commit's notice, waits for peers' acks, and follows other processes' commits."""
+
+    def __init__(self, dsn: str, schema: str, pool):
+        self.dsn, self.schema, self.pool = dsn, schema, pool
+        self.commit_channel, self.ack_channel = channels(schema)
+        self._acked = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.listener_pid = 0  # backend pid of this process's listening connection (0: none)
+
+    def notify(self, conn, serial: int) -> None:
+        """In the committing transaction: the notice goes out with the commit, never without it."""
+        conn.execute("SELECT pg_notify(%s, %s)", (self.commit_channel, str(serial)))
+
+    def wait_for_peers(self, serial: int) -> bool:
+        """After the commit of ``serial``: until every other live peer has seen it; False on timeout."""
+        deadline = time.monotonic() + ACK_TIMEOUT
+        while True:
+            with self.pool.connection() as conn:
+                pending = conn.execute(PENDING, (serial, self.listener_pid)).fetchone()[0]
+            remaining = deadline - time.monotonic()
+            if not pending:
+                return True
+            if remaining <= 0:
+                log.warning("%d process(es) did not confirm serial %d within %.1fs; going on", pending, serial,
+                            ACK_TIMEOUT)
+                return False
+            with self._acked:
+                # woken by an ack our listener receives; without one, look again soon
+                self._acked.wait(min(remaining, 0.05 if self.listener_pid else 0.002))
+
+    def watch(self, watcher: CommitWatcher) -> None:
+        self._thread = threading.Thread(target=self._run, args=(watcher,), name="satchel-pg-listen", daemon=True)
+        self._thread.start()
+
+    def _run(self, watcher: CommitWatcher) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                self._follow(watcher)
+            except Exception as exc:  # whatever broke, the watcher must stop relying on notices
+                self.listener_pid = 0
+                watcher.lost()
+                if self._stopping.is_set():
+                    break
+                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                failures += 1
+                if not isinstance(exc, psycopg.Error):
+                    log.exception("following commits failed")
+                log.warning("commit notices lost (%s); asking per request, reconnecting in %.1fs",
+                            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, delay)
+                self._stopping.wait(delay)
+            else:
+                failures = 0
+        self.listener_pid = 0
+
+    def _follow(self, watcher: CommitWatcher) -> None:
+        """One listening session: register, catch up, then ack every notice until stopped or broken."""
+        with connect(self.dsn, self.schema) as conn:
+            for channel in (self.commit_channel, self.ack_channel):
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            conn.execute(FORGET_DEAD)
+            conn.execute(REGISTER)
+            # registered before reading the last serial: a writer that did not see the row committed
+            # before this read, so the catch-up covers it; a later one waits for this ack
+            last = conn.execute("SELECT coalesce(max(serial), -1) FROM changelog").fetchone()[0]
+            self._caught_up(conn, watcher, last)
+            self.listener_pid = conn.info.backend_pid
+            log.info("following commits of other processes (listening on %s)", self.commit_channel)
+            while not self._stopping.is_set():
+                top = None
+                for notice in conn.notifies(timeout=WAKE_SECONDS, stop_after=1):
+                    if notice.channel == self.commit_channel:
+                        top = max(top or -1, int(notice.payload))
+                    else:
+                        with self._acked:
+                            self._acked.notify_all()
+                if top is not None:
+                    self._caught_up(conn, watcher, top)
+            conn.execute("DELETE FROM peers WHERE pid = pg_backend_pid()")
+
+    def _caught_up(self, conn, watcher: CommitWatcher, serial: int) -> None:
+        watcher.caught_up(serial)
+        conn.execute(ACK, (serial, serial, self.ack_channel))
+
+    def close(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stopping.set()
+            thread.join(timeout=WAKE_SECONDS * 4)
