@@ -55,7 +55,7 @@ def render_cached(request, key: tuple, template: str, context: Callable[[], dict
     what every page depends on besides stored data (URL prefix, host, search box, who asks)."""
     cache = web_state(request.app).pages
     key = (template, request.path_prefix, request.base_url, request.GET.get("query", ""),
-           request.identity.username, *key)
+           request.identity.username, tuple(request.identity.groups), *key)
     entry = cache.get(key)
     if entry is None:
         body = _body(request, template, context())

@@ -192,16 +192,27 @@ class FtsSearch:
             db.execute("PRAGMA query_only=1")
         yield db
 
-    def search(self, query: Query, readable, offset: int = 0, limit: int = 20) -> SearchResult:
-        """Projects matching ``query`` on indexes for which ``readable(index_name)`` is true, best first."""
-        if not query:
-            return SearchResult([], 0)
-        # catch up first; a long resync (a mirror's whole name list) is not waited for
+    def _catch_up(self) -> None:
+        """Apply what is pending; a long resync (a mirror's whole name list) is not waited for."""
         if self._lock.acquire(timeout=SYNC_WAIT):
             try:
                 self.sync()
             finally:
                 self._lock.release()
+
+    def current_serial(self) -> int:
+        """After catching up: the serial searches answer at (at least), as readers see it; pages of
+        results may be kept under it (it moves with every commit)."""
+        self._catch_up()
+        with self._reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='serial'").fetchone()
+        return int(row[0]) if row else -1
+
+    def search(self, query: Query, readable, offset: int = 0, limit: int = 20) -> SearchResult:
+        """Projects matching ``query`` on indexes for which ``readable(index_name)`` is true, best first."""
+        if not query:
+            return SearchResult([], 0)
+        self._catch_up()
         with self._reading() as db:
             rows = db.execute(
                 # materialized: bm25() is only allowed in the full-text query itself, not under GROUP BY

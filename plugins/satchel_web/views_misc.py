@@ -13,7 +13,7 @@ from satchel.views import api
 from satchel_web import search_query
 from satchel_web.access import readable_index_names
 from satchel_web.state import web_state
-from satchel_web.pages import page, render
+from satchel_web.pages import page, render, render_cached
 
 STATIC_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\Z")
 PER_PAGE = 20
@@ -34,15 +34,24 @@ def search_page(request):
         number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         number = 1
-    query = search_query.parse(text)
-    result = None
-    if query:
-        readable = readable_index_names(request)
-        backend = web_state(request.app).search
-        result = backend.search(query, readable.__contains__, offset=(number - 1) * PER_PAGE, limit=PER_PAGE)
-    pages = -(-result.total // PER_PAGE) if result else 0
-    return render(request, "search.html", title=f"search: {text}" if text else "search", text=text,
-                  result=result, page=number, pages=pages)
+    backend = web_state(request.app).search
+
+    def context():
+        query = search_query.parse(text)
+        result = None
+        if query:
+            readable = readable_index_names(request)
+            result = backend.search(query, readable.__contains__, offset=(number - 1) * PER_PAGE, limit=PER_PAGE)
+        pages = -(-result.total // PER_PAGE) if result else 0
+        return dict(title=f"search: {text}" if text else "search", text=text, result=result, page=number,
+                    pages=pages)
+
+    # a backend that can say which serial it answers at gets its result pages kept under it: read
+    # before searching, so a kept page is never older than its key (who asks is part of every key)
+    current = getattr(backend, "current_serial", None)
+    if current is None:
+        return render(request, "search.html", **context())
+    return render_cached(request, ("search", text, number, current()), "search.html", context)
 
 
 def static_file(request):

@@ -1,6 +1,7 @@
 """Search: field syntax, grouping by project, paging, mirror names, permissions, and an index that is
 never out of date (fed from the changelog with a persisted cursor), rebuilt by ``web-reindex``."""
 
+import base64
 import re
 import sqlite3
 
@@ -9,6 +10,7 @@ from satchel.model import indexes
 from satchel.model.removal import remove_version
 from satchel.plugin import hookimpl
 from satchel.testing.fixtures import Filler
+from satchel_web.state import web_state
 
 
 def hits(world, query, page=1):
@@ -113,6 +115,31 @@ def test_unreadable_indexes_are_never_shown(make_world):
     assert names(world, "greeting") == ["hello-web"]
     assert "alice/secret" not in world.page("/").text and "alice/secret" not in world.page("/alice").text
     world.page("/alice/secret", status=401)
+
+
+class OnlyAliceSeesSecret:
+    """A permission plugin: only alice may read alice/secret."""
+
+    @hookimpl
+    def satchel_permits(self, request, identity, permission, context):
+        if permission == "pkg_read" and getattr(context, "name", None) == "alice/secret":
+            return identity.username == "alice"
+        return None
+
+
+def test_kept_result_pages_are_per_requester(make_world):
+    """Result pages are kept (a repeat is served from the page cache), but never shown to someone else."""
+    world = make_world(plugins=[OnlyAliceSeesSecret()])
+    world.filler.index("alice", "secret")
+    world.release("hidden-pkg", "1.0", index="alice/secret", summary="classified greeting")
+    alice = {"Authorization": "Basic " + base64.b64encode(b"alice:pw").decode()}
+    pages = web_state(world.app).pages
+    assert "hidden-pkg" not in world.page("/+search?query=classified").text
+    before = pages.hits
+    assert "hidden-pkg" not in world.page("/+search?query=classified").text
+    assert pages.hits == before + 1
+    assert "hidden-pkg" in world.page("/+search?query=classified", headers=alice).text
+    assert "hidden-pkg" not in world.page("/+search?query=classified").text
 
 
 def test_search_index_catches_up_after_restart(make_world, make_app, tmp_path):
