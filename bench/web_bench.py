@@ -190,13 +190,15 @@ def prepare(args) -> int:
     return 0
 
 
-def single_client(base: str, path: str, count: int) -> tuple[float, float]:
-    """p50 and max ms of ``count`` requests one after the other (after one unmeasured request)."""
-    fetch_page(base + path, BROWSER, timeout=300)
+def single_client(base: str, paths: list[str], count: int, warm: bool = True) -> tuple[float, float]:
+    """p50 and max ms of ``count`` requests one after the other, round robin over ``paths`` (after one
+    unmeasured request unless ``warm`` is False: then each path is requested once, never seen before)."""
+    if warm:
+        fetch_page(base + paths[0], BROWSER, timeout=300)
     times = []
-    for _ in range(count):
+    for number in range(count):
         started = time.perf_counter()
-        fetch_page(base + path, BROWSER, timeout=300)
+        fetch_page(base + paths[number % len(paths)], BROWSER, timeout=300)
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
     return times[len(times) // 2], times[-1]
@@ -210,7 +212,7 @@ def measure(args) -> int:
     wrk = ensure_wrk()
     load = WrkLoad(wrk, threads=2, connections=8) if wrk else PythonLoad(connections=8)
     # devpi-web needs seconds for its index and big project pages: 2 connections and a 2-minute timeout
-    slow_duration = max(args.duration, 30)
+    slow_duration = args.slow_duration
     slow = WrkLoad(wrk, threads=2, connections=2, timeout=120) if wrk else PythonLoad(connections=2)
     res = Results("satchel", "devpi")
     res.load_tool = load.describe(args.duration)
@@ -235,9 +237,17 @@ def measure(args) -> int:
                 if "html" not in ctype:
                     raise SystemExit(f"{label} {spec.paths[0]} answered {ctype}, not a page")
         for spec in specs + slow_specs:
-            latencies[spec.scenario] = {label: single_client(server.base_url, spec.paths[0],
+            latencies[spec.scenario] = {label: single_client(server.base_url, spec.paths,
                                                              20 if label == "satchel" else 5)
                                         for label, server in servers.items()}
+        # searches nobody asked before (satchel keeps result pages: these are never kept ones)
+        fresh = {"web-search, 20 different words, each once": [f"/+search?query=topic{n}" for n in range(20, 40)],
+                 f"web-search-all-{projects}, pages 2-21, each once": [f"/+search?query=proj&page={n}"
+                                                                        for n in range(2, 22)]}
+        for scenario, paths in fresh.items():
+            latencies[scenario] = {label: single_client(server.base_url, paths, 20 if label == "satchel" else 5,
+                                                        warm=False)
+                                   for label, server in servers.items()}
         warm_up(load, servers, specs, args.warmup)
         measure_load(load, servers, specs, args.rounds, args.duration, res)
         measure_load(slow, servers, slow_specs, args.rounds, slow_duration, res)
@@ -261,7 +271,7 @@ def measure(args) -> int:
         ratios[spec.scenario] = (sorted(mine)[len(mine) // 2] / theirs_median) if theirs_median else None
     lines = [f"Command: `python bench/web_bench.py prepare DIR --projects {projects}` (outside the quiet hold), "
              f"then `/work/bin/quiet python bench/web_bench.py measure DIR --rounds {args.rounds} "
-             f"--duration {args.duration:g}`; devpi-server 6.20.3 with devpi-web (Whoosh search); both loaded "
+             f"--duration {args.duration:g} --slow-duration {args.slow_duration:g}`; devpi-server 6.20.3 with devpi-web (Whoosh search); both loaded "
              "from the same devpi dump; browser headers; {}; the 2,000-version project and 2,000-project index pages "
              "with wrk -t2 -c2 -d{}s --timeout 120s."
              .format(res.load_tool, slow_duration), "", *summary_table(res), "",
@@ -301,6 +311,8 @@ def main() -> int:
     second.add_argument("dir")
     second.add_argument("--rounds", type=int, default=3)
     second.add_argument("--duration", type=float, default=10)
+    second.add_argument("--slow-duration", type=float, default=30,
+                        help="seconds per run of the two big pages (2 connections)")
     second.add_argument("--warmup", type=float, default=2)
     second.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
