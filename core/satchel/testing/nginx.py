@@ -10,6 +10,8 @@ from pathlib import Path
 
 import requests
 
+from satchel.testing.server import stop_process
+
 NGINX = shutil.which("nginx") or next(
     (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None)
 MISSING = "nginx is not installed (apt-get install -y nginx-light; CI installs it)"
@@ -63,10 +65,4 @@ class NginxProcess:
         raise RuntimeError("nginx did not start listening")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)

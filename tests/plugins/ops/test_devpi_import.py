@@ -26,7 +26,7 @@ from satchel.app import create_app
 from satchel.errors import ConfigError
 from satchel.testing.client import DevpiClient
 from satchel.testing.fixtures import make_wheel
-from satchel.testing.server import free_port
+from satchel.testing.server import free_port, stop_process
 
 from satchel_ops import devpi_import
 from satchel_ops.devpi_dump import _iso as devpi_iso
@@ -106,13 +106,7 @@ class Devpi:
         raise AssertionError(f"devpi-server did not answer within {timeout}s:\n{self.logpath.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=20)
         self.logfile.close()
 
     def headers(self, json_body: bool = True) -> dict:
