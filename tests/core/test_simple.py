@@ -35,7 +35,10 @@ def test_project_page_html(testapp, dev):
     assert 'data-core-metadata="sha256=' in response.text
     assert response.text.count('data-dist-info-metadata="true"') == 1  # kept for older pip (PEP 714)
     assert 'data-requires-python=""' not in response.text  # the sdist has none: no empty attribute
-    assert "alice/dev <a " in response.text
+    anchors = [line for line in response.text.splitlines() if "href=" in line]
+    # one anchor a line and nothing around it: no origin text, no <br> (installers read neither)
+    assert len(anchors) == 2 and all(re.fullmatch(r"<a [^<]*>[^<]+</a>", line) for line in anchors)
+    assert "<br" not in response.text and "alice/dev <a" not in response.text
 
 
 def test_project_page_json_pep691_and_pep700(testapp, dev):
@@ -142,6 +145,7 @@ def test_project_list(testapp, dev):
     dev.file("alice/dev", "other", "0.1")
     html = testapp.get("/alice/dev/+simple/")
     assert hrefs(html.text) == ["hello-pkg/", "other/"]
+    assert '<a href="hello-pkg/">hello-pkg</a>\n<a href="other/">other</a>\n</body>' in html.text
     data = testapp.get("/alice/dev/+simple/", headers={"Accept": JSON_TYPE}).json
     assert data["projects"] == [{"name": "hello-pkg"}, {"name": "other"}]
 
@@ -196,7 +200,9 @@ def test_inheritance_merges_bases(testapp, dev):
     names = [f["filename"] for f in data["files"]]
     assert names == ["hello_pkg-2.0-py3-none-any.whl", "hello_pkg-1.0-py3-none-any.whl", "hello-pkg-1.1.tar.gz"]
     html = testapp.get("/alice/prod/+simple/hello-pkg/").text
-    assert "alice/prod <a" in html and "alice/dev <a" in html
+    own, *based = hrefs(html)
+    assert own.startswith("../../+f/")  # the page's own index
+    assert len(based) == 2 and all(href.startswith("../../../dev/+f/") for href in based)
     listing = testapp.get("/alice/prod/+simple/", headers={"Accept": JSON_TYPE}).json
     assert listing["projects"] == [{"name": "hello-pkg"}]
 

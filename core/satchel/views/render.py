@@ -62,11 +62,12 @@ def project_html(index_name: str, project: str, links: list[tuple[str, dict]], u
         f'content="{API_VERSION}">{status_meta}<title>{title}</title></head><body><h1>{title}</h1>\n'
     ]
     url = link_writer(url_prefix, page_dir)
-    for origin, link in links:
+    # one anchor a line and nothing else (PEP 503): installers read neither devpi's origin text nor a <br>
+    for _, link in links:
         sha256 = link["hashes"].get("sha256")
         fragment = f"#sha256={sha256}" if sha256 else ""
         href = escape(url(link["path"]) + fragment)
-        lines.append(f'{escape(origin)} <a href="{href}"{_attrs(link, url)}>{escape(link["filename"])}</a><br>\n')
+        lines.append(f'<a href="{href}"{_attrs(link, url)}>{escape(link["filename"])}</a>\n')
     lines.append("</body></html>")
     return "".join(lines).encode("utf-8")
 
@@ -124,7 +125,7 @@ def list_html_chunks(index_name: str, names: Iterable[str], href_prefix: str) ->
     yield ('<!DOCTYPE html><html lang="en"><head><meta name="pypi:repository-version" '
            f'content="{API_VERSION}"><title>{title}</title></head><body><h1>{title}</h1>\n').encode("utf-8")
     for batch in _batches(names):
-        yield "".join(f'<a href="{escape(href_prefix + name)}/">{escape(name)}</a><br>\n'
+        yield "".join(f'<a href="{escape(href_prefix + name)}/">{escape(name)}</a>\n'
                       for name in batch).encode("utf-8")
     yield b"</body></html>"
 

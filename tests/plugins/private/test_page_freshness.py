@@ -214,7 +214,7 @@ def test_gzip_per_encoding_etag_and_vary(world):
             assert "Content-Encoding" not in plain.headers
             assert zipped.headers["Content-Encoding"] == "gzip"
             assert gzip.decompress(zipped.body) == plain.body
-            assert len(zipped.body) < len(plain.body) / 3
+            assert len(zipped.body) < len(plain.body) / 2.5  # the hashes in every line hardly compress
             assert int(zipped.headers["Content-Length"]) == len(zipped.body)
             for response in (plain, zipped):
                 assert "Accept-Encoding" in response.headers["Vary"]
