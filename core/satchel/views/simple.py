@@ -1,5 +1,7 @@
 """The simple API (PEP 503 HTML, PEP 691 JSON) of an index and its resolution order."""
 
+import zlib
+from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 from webob import Response
@@ -11,11 +13,14 @@ from satchel.model.projects import contributing_stages, merged_links, project_na
 from satchel.names import normalize_project
 from satchel.views import render
 from satchel.web import negotiate
-from satchel.web.pagecache import Page
+from satchel.web.pagecache import Page, accepts_gzip
 from satchel.web.responses import redirect
 from satchel.web.wsgi import OPEN_PERMISSIONS
 
 VARY = "Accept, User-Agent"
+# a mirror's list is tens of MB and rarely asked for: level 1 compresses it about 3x as fast as level 6,
+# to a few percent more bytes, and the answer goes out as it is produced
+STREAM_GZIP_LEVEL = 1
 
 
 def _link_prefix(request) -> tuple[str, list[str] | None]:
@@ -185,10 +190,23 @@ def _streamed_list(request, stage, order, media_type: str, href_prefix: str) -> 
         chunks = render.list_json_chunks(names)
     else:
         chunks = render.list_html_chunks(stage.name, names, href_prefix)
-    response = Response(status=200, app_iter=chunks)
+    zipped = accepts_gzip(request.environ.get("HTTP_ACCEPT_ENCODING", ""))
+    response = Response(status=200, app_iter=_gzipped(chunks) if zipped else chunks)
+    if zipped:
+        response.headers["Content-Encoding"] = "gzip"
     response.headers["Content-Type"] = _content_type(media_type)
-    response.headers["Vary"] = VARY
+    response.headers["Vary"] = f"{VARY}, Accept-Encoding"
     return response
+
+
+def _gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks`` as one gzip stream, compressed as they come (never the whole body in memory)."""
+    compressor = zlib.compressobj(STREAM_GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: gzip header and trailer
+    for chunk in chunks:
+        data = compressor.compress(chunk)
+        if data:
+            yield data
+    yield compressor.flush()
 
 
 def simple_redirect_or_serve(view):

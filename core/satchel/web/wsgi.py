@@ -210,9 +210,10 @@ class WSGIApplication:
 
 
 def _compress_large_json(request, response) -> None:
-    """gzip a large JSON answer when the client accepts it (files and streams are left alone)."""
+    """gzip a large JSON answer when the client accepts it, compressed once per answer; files and streams
+    (anything whose body is not a list) are left alone. A HEAD gets the headers its GET would."""
     if response.content_type != JSON_TYPE or "Content-Encoding" in response.headers \
-            or not isinstance(response.app_iter, list) or request.method != "GET":
+            or not isinstance(response.app_iter, list) or request.method not in ("GET", "HEAD"):
         return
     body = response.body
     if len(body) < GZIP_JSON_MIN_BYTES:

@@ -1,5 +1,6 @@
 """The project list (streamed, satchel_mirror_initialnames once) and private indexes inheriting a mirror."""
 
+import gzip
 import time
 
 import pytest
@@ -105,3 +106,26 @@ def test_list_of_an_inheriting_index(inheriting):
     world.filler.file("alice/dev", "own-pkg", "1.0")
     names = [p["name"] for p in world.web.get("/alice/dev/+simple/", headers={"Accept": JSON_V1}).json["projects"]]
     assert names[0] == "own-pkg" and {"alpha", "beta"} <= set(names)
+
+
+def _as_sent(world, path: str, headers: dict):
+    """The answer as sent (undone by nothing)."""
+    from webob import Request
+
+    return Request.blank(path, headers=headers).get_response(world.app.wsgi)
+
+
+@pytest.mark.parametrize("accept", [JSON_V1, "text/html", "application/json"])
+def test_mirror_lists_are_gzipped_when_accepted(world, accept):
+    world.upstream.add_projects(f"project-{i}" for i in range(5000))
+    # the simple list (streamed, compressed as it goes) and devpi's index JSON with every name
+    path = "/root/mirror" if accept == "application/json" else "/root/mirror/+simple/"
+    plain = _as_sent(world, path, {**PIP, "Accept": accept})
+    zipped = _as_sent(world, path, {**PIP, "Accept": accept, "Accept-Encoding": "gzip, deflate"})
+    assert "Content-Encoding" not in plain.headers and b"project-4999" in plain.body
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.body) == plain.body
+    assert len(zipped.body) < len(plain.body) / 4
+    assert "Accept-Encoding" in plain.headers["Vary"] and "Accept-Encoding" in zipped.headers["Vary"]
+    refused = _as_sent(world, path, {**PIP, "Accept": accept, "Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers and refused.body == plain.body

@@ -238,6 +238,19 @@ def test_files_are_never_compressed(world):
     assert response.body.startswith(b"PK")
 
 
+def test_doc_zips_and_their_members_are_never_compressed(world):
+    from satchel.testing.fixtures import make_zip
+
+    member = json.dumps({"entries": ["some text"] * 5000}).encode()  # large, JSON, very compressible
+    docs = make_zip({"index.html": b"<h1>docs</h1>", "search.json": member})
+    world.upload("alice/dev", "hello-pkg-1.0.zip", docs, name="hello-pkg", version="1.0", action="doc_upload")
+    links = world.json("/alice/dev/hello-pkg/1.0").json["result"]["+links"]
+    doczip = next(link for link in links if link["rel"] == "doczip")["href"].replace("http://localhost", "")
+    for path, body in ((doczip, docs), ("/alice/dev/hello-pkg/1.0/+doc/search.json", member)):
+        response = raw(world, path, {"Accept-Encoding": "gzip"})
+        assert "Content-Encoding" not in response.headers and response.body == body
+
+
 def test_large_json_api_answers_are_gzipped(world):
     for version in range(1, 40):
         world.wheel("alice/dev", version=f"1.{version}")
@@ -247,8 +260,27 @@ def test_large_json_api_answers_are_gzipped(world):
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert json.loads(gzip.decompress(zipped.body)) == json.loads(plain.body)
     assert "Accept-Encoding" in zipped.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
+    head = raw(world, "/alice/dev/hello-pkg", {"Accept": "application/json", "Accept-Encoding": "gzip"}, "HEAD")
+    assert head.body == b"" and head.headers["Content-Length"] == zipped.headers["Content-Length"]
+    assert head.headers["Content-Encoding"] == "gzip"
     small = raw(world, "/+api", {"Accept": "application/json", "Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in small.headers
+
+
+def test_index_json_with_many_projects_is_gzipped(world):
+    from satchel.model import indexes, projects
+
+    with world.app.storage.write() as tx:
+        stage = indexes.get_stage(tx, world.app, "alice", "dev")
+        for number in range(600):
+            projects.add_release_file(tx, world.app, stage, project=f"project-{number}", version="1.0",
+                                      filename=f"project-{number}-1.0.tar.gz", content=b"sdist")
+    plain = raw(world, "/alice/dev", {"Accept": "application/json"})
+    zipped = raw(world, "/alice/dev", {"Accept": "application/json", "Accept-Encoding": "gzip"})
+    assert len(json.loads(plain.body)["result"]["projects"]) == 600
+    assert "Content-Encoding" not in plain.headers and zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.body) == plain.body
+    assert "Accept-Encoding" in zipped.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
 
 
 def test_read_restricted_pages_are_never_served_from_the_fast_lookup_to_strangers(world, auth):
