@@ -87,6 +87,20 @@ def nginx_config(workdir: Path, manifest: Path, port: int) -> Path:
         cases = "".join(f'    "{form}" "{value}";\n' for form, value in by_form.items())
         adds.append((f"map $form.$coding $h{number} {{\n    default \"\";\n{cases}}}\n",
                      f"add_header {name} $h{number};"))
+    return write_nginx_conf(workdir, port, f"""
+  etag off;
+  types {{ text/html html; application/vnd.pypi.simple.v1+json json; }}
+  map $http_accept $form {{ default html; "~json" json; }}
+  map $http_accept_encoding $coding {{ default plain; "~gzip" gzip; }}
+  {"".join(block for block, _ in adds)}""", f"""
+      root {www};
+      {" ".join(line for _, line in adds)}
+      try_files /$coding/page.$form =404;""")
+
+
+def write_nginx_conf(workdir: Path, port: int, http: str, location: str) -> Path:
+    """``workdir/nginx.conf``: nginx in the foreground as root, no access log, temp files in ``workdir``,
+    ``/+api`` answering 200 (readiness), ``http`` directives and the ``location /`` body given."""
     for sub in ("tmp", "logs"):
         (workdir / sub).mkdir(exist_ok=True)
     temp = workdir / "tmp"
@@ -100,20 +114,12 @@ error_log {workdir}/logs/error.log;
 events {{ worker_connections 1024; }}
 http {{
   access_log off;
-  etag off;
   client_body_temp_path {temp}/body; proxy_temp_path {temp}/proxy; fastcgi_temp_path {temp}/fcgi;
-  uwsgi_temp_path {temp}/uwsgi; scgi_temp_path {temp}/scgi;
-  types {{ text/html html; application/vnd.pypi.simple.v1+json json; }}
-  map $http_accept $form {{ default html; "~json" json; }}
-  map $http_accept_encoding $coding {{ default plain; "~gzip" gzip; }}
-  {"".join(block for block, _ in adds)}
+  uwsgi_temp_path {temp}/uwsgi; scgi_temp_path {temp}/scgi;{http}
   server {{
     listen {HOST}:{port};
     location = /+api {{ default_type application/json; return 200 "{{}}"; }}
-    location / {{
-      root {www};
-      {" ".join(line for _, line in adds)}
-      try_files /$coding/page.$form =404;
+    location / {{{location}
     }}
   }}
 }}

@@ -128,6 +128,29 @@ def test_file_range_and_conditional(testapp, dev):
     testapp.get("/" + link["path"], headers={"If-None-Match": etag}, status=304)
 
 
+def test_plain_file_get_hands_the_open_file_to_the_servers_file_wrapper(app, dev):
+    """The common GET gives waitress its own ``wsgi.file_wrapper`` object (sent from its I/O loop, no read
+    loop in a worker thread); Range and conditional requests go through WebOb instead."""
+    from waitress.buffers import ReadOnlyFileBasedBuffer
+    from webob import Request
+
+    link = dev.file("alice/dev", "hello-pkg", "1.0")
+    etag = f'"{link["hashes"]["sha256"]}"'
+    for headers, status, handed in (({}, "200 OK", True), ({"Range": "bytes=0-9"}, "206 Partial Content", False),
+                                    ({"If-None-Match": etag}, "304 Not Modified", False)):
+        environ = Request.blank("/" + link["path"], headers=headers).environ
+        environ["wsgi.file_wrapper"] = ReadOnlyFileBasedBuffer
+        started = []
+        body = app.wsgi(environ, lambda answer, headerlist, exc_info=None: started.append(answer))
+        try:
+            assert started == [status] and (type(body) is ReadOnlyFileBasedBuffer) is handed
+            if handed:
+                assert hashlib.sha256(b"".join(body)).hexdigest() == link["hashes"]["sha256"]
+        finally:
+            if hasattr(body, "close"):  # as a WSGI server does
+                body.close()
+
+
 def test_file_head(testapp, dev):
     link = dev.file("alice/dev", "hello-pkg", "1.0")
     response = testapp.head("/" + link["path"])
