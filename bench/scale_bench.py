@@ -14,7 +14,12 @@ projects, blocks of ``--upload-block`` alternating between satchel (PostgreSQL, 
 
     python bench/scale_bench.py                       # 3 rounds of 10 s, 600 uploads each (~9 min)
     python bench/scale_bench.py --rounds 1 --uploads 0 --no-devpi
+    python bench/scale_bench.py --uploads-only        # uploads alone: PostgreSQL (main + 3 workers) and devpi
     python bench/scale_bench.py --write-results       # append the report to bench/RESULTS.md
+
+PostgreSQL runs with its durable defaults (``fsync``, ``synchronous_commit`` and ``full_page_writes`` on; the
+report says which were in force), as devpi-server's SQLite commits are durable too; the tests' servers turn
+``fsync`` off.
 
 Exit status 2: a precondition failed (no wrk, no nginx, no PostgreSQL, a server did not start).
 """
@@ -82,7 +87,7 @@ class Cluster:
         self.processes: list[ServerProcess] = []
         self.fronts: dict[int, NginxProcess] = {}
 
-    def start(self, releases) -> None:
+    def start(self, releases, fronts: bool = True) -> None:
         for number in range(max(PROCESS_COUNTS)):
             extra = ["--requests-only"] if number else []
             process = ServerProcess(f"{self.backend}-{number}", satchel_argv(
@@ -94,7 +99,7 @@ class Cluster:
             if number == 0:  # the main process initialized the storage: fill it before workers start
                 rate = fill_over_http(process.base_url, releases)
                 log(f"{self.backend}: {len(releases)} files uploaded ({rate:.0f}/s)")
-        for count in PROCESS_COUNTS:
+        for count in PROCESS_COUNTS if fronts else ():
             self.fronts[count] = self._front(count)
 
     def _front(self, count: int) -> NginxProcess:
@@ -219,6 +224,15 @@ def measure_uploads(targets: dict[str, str], count: int, block: int) -> dict[str
     return seconds
 
 
+def postgres_settings(postgres: PostgresServer) -> str:
+    """The durability settings in force on the bench's PostgreSQL server, for the report."""
+    import psycopg
+
+    names = ("server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_sync_method")
+    with psycopg.connect(postgres.dsn(), autocommit=True) as conn:
+        return ", ".join(f"{name}={conn.execute(f'SHOW {name}').fetchone()[0]}" for name in names)
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -300,6 +314,8 @@ def main(argv=None) -> int:
     parser.add_argument("--uploads", type=int, default=600, help="per server (0: no upload measurement)")
     parser.add_argument("--upload-block", type=int, default=50)
     parser.add_argument("--no-devpi", action="store_true", help="uploads on satchel only")
+    parser.add_argument("--uploads-only", action="store_true",
+                        help="no page measurement: only the PostgreSQL processes (no SQLite, no nginx) and devpi")
     parser.add_argument("--fronts", type=lambda text: text.split(","), default=["nginx"],
                         help="nginx (gen-config's upstream), workers (serve --workers N-1: one socket), or both")
     parser.add_argument("--write-results", action="store_true")
@@ -310,7 +326,8 @@ def main(argv=None) -> int:
         return 2
     wrk = WrkLoad(wrk_path, threads=2, connections=args.connections)
     devpi_bin = None if args.no_devpi or not args.uploads else ensure_devpi()
-    postgres = PostgresServer()
+    postgres = PostgresServer(durable=True)
+    pg_settings = "not started"
     clusters: dict[str, Cluster] = {}
     devpi: ServerProcess | None = None
     load_before = os.getloadavg()
@@ -322,18 +339,20 @@ def main(argv=None) -> int:
             except Unavailable as exc:
                 log(f"PostgreSQL: {exc}")
                 return 2
+            pg_settings = postgres_settings(postgres)
             envs = {"sqlite": None, "postgresql": {
                 **os.environ, "SATCHEL_STORAGE": "postgresql",
                 "SATCHEL_POSTGRESQL_DSN": postgres.create_database("bench")}}
             releases = release_files(args.files)
-            for backend in BACKENDS:
+            for backend in ("postgresql",) if args.uploads_only else BACKENDS:
                 clusters[backend] = Cluster(backend, workdir, envs[backend])
-                clusters[backend].start(releases)
+                clusters[backend].start(releases, fronts=not args.uploads_only)
             for cluster in clusters.values():  # warm every process's page cache and the fronts
-                for count in PROCESS_COUNTS:
+                for count in PROCESS_COUNTS if not args.uploads_only else ():
                     wrk.run(f"http://{HOST}:{cluster.fronts[count].port}{simple_path()}", PIP_HTML, args.warmup)
             load_before = os.getloadavg()
-            samples = measure_pages(clusters, postgres, wrk, args.rounds, args.duration, args.fronts, args.warmup)
+            samples = [] if args.uploads_only else measure_pages(clusters, postgres, wrk, args.rounds, args.duration,
+                                                                 args.fronts, args.warmup)
             uploads = {}
             if args.uploads:
                 targets = {"satchel-postgresql": clusters["postgresql"].processes[0].base_url}
@@ -352,7 +371,7 @@ def main(argv=None) -> int:
                 cluster.stop()
             postgres.stop()
     command = "python bench/scale_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    facts = machine_facts({"load average (1/5/15 min) before / after": " / ".join(
+    facts = machine_facts({"PostgreSQL settings": pg_settings, "load average (1/5/15 min) before / after": " / ".join(
         ", ".join(f"{value:.2f}" for value in load) for load in (load_before, os.getloadavg()))})
     report = render(samples, uploads, facts, command.strip(), args)
     print(report)

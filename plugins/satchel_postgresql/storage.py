@@ -5,7 +5,9 @@ writer. A write transaction takes ``LOCK TABLE changelog IN EXCLUSIVE MODE`` (wh
 do not conflict with) as its first statement and holds it until it commits: writers in every
 process take turns, so serials are gap-free. Blobs are written before the write transaction
 starts (the contract's order), so the lock never spans a client's upload; writes are buffered
-and sent in one batch at commit.
+and sent with the changelog entry and COMMIT in one pipeline. Round trips are what an upload
+costs here (not the server's work), so statements without parameters that always go together
+are sent as one simple query.
 """
 
 import json
@@ -26,31 +28,76 @@ UPSERT = ("INSERT INTO kv (key, value, serial) VALUES (%s, %s, %s) "
 
 
 class _PgRead(SqlRead):
+    """Reads in one snapshot (or under the writers' lock): a key's row is fetched once per snapshot,
+    and a renewed snapshot starts at its first use, so a request that reads nothing more after its
+    write costs no round trip for it."""
+
     placeholder = "%s"
+
+    def __init__(self, conn, serial: int):
+        self._stale = False
+        self._rows: dict = {}
+        super().__init__(conn, serial)
+
+    @property
+    def serial(self) -> int:
+        if self._stale:
+            self._stale = False
+            self._serial = _begin_snapshot(self._conn)
+        return self._serial
+
+    @serial.setter
+    def serial(self, value: int) -> None:
+        self._serial = value
+
+    def _query(self, sql: str, params: tuple):
+        self.serial  # noqa: B018 -- opens a renewed snapshot before its first read
+        return super()._query(sql, params)
+
+    def _row(self, key: str):
+        # the snapshot (or the lock) keeps a row as it was: one round trip per key is enough
+        try:
+            return self._rows[key]
+        except KeyError:
+            row = self._rows[key] = self._query("SELECT value, serial FROM kv WHERE key = %s", (key,)).fetchone()
+            return row
+
+    def get(self, key: str, default=None):
+        row = self._row(key)
+        return default if row is None else json.loads(row[0])
+
+    def get_serial(self, key: str) -> int:
+        row = self._row(key)
+        return -1 if row is None else row[1]
+
+    def get_with_serial(self, key: str):
+        row = self._row(key)
+        return (None, -1) if row is None else (json.loads(row[0]), row[1])
 
     def release(self) -> None:
         if self._conn.info.transaction_status:
             self._conn.execute("COMMIT")
+        self._rows.clear()
+        self._stale = True
 
     def renew(self) -> None:
         if not self._conn.info.transaction_status:
-            self.serial = _begin_snapshot(self._conn)
+            self._rows.clear()
+            self._stale = True
 
 
-def _flush(conn, tx: BufferedWrite, serial: int) -> None:
-    """Send a transaction's buffered writes, before its changelog entry."""
-    writes = [(key, text, serial) for key, text in tx.pending.items() if text is not None]
-    deletes = [(key,) for key, text in tx.pending.items() if text is None]
-    with conn.cursor() as cursor:
-        if writes:
-            cursor.executemany(UPSERT, writes)
-        if deletes:
-            cursor.executemany("DELETE FROM kv WHERE key = %s", deletes)
+def _first_row_of_last(cursor):
+    """The first row of the last statement a multi-statement (simple protocol) query ran."""
+    while cursor.nextset():
+        pass
+    return cursor.fetchone()
 
 
 def _begin_snapshot(conn) -> int:
-    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-    return _max_serial(conn)
+    # no parameters: both statements go in one round trip
+    value = _first_row_of_last(conn.execute(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT max(serial) FROM changelog"))[0]
+    return -1 if value is None else value
 
 
 def _max_serial(conn) -> int:
@@ -108,14 +155,36 @@ class PostgresStorage(Storage):
     def _locked(self):
         """A transaction holding the writers' lock: the connection and the last serial."""
         with self.pool.connection() as conn:
-            conn.execute("BEGIN")
             try:
-                conn.execute("LOCK TABLE changelog IN EXCLUSIVE MODE")
-                yield conn, _max_serial(conn)
+                # no parameters: the three statements go in one round trip
+                row = _first_row_of_last(conn.execute(
+                    "BEGIN; LOCK TABLE changelog IN EXCLUSIVE MODE; SELECT max(serial) FROM changelog"))
+                yield conn, -1 if row[0] is None else row[0]
             except BaseException:
                 if conn.info.transaction_status:
                     conn.execute("ROLLBACK")
                 raise
+
+    def _commit(self, conn, serial: int, pending: dict[str, str | None], changes: Changes) -> list[int]:
+        """Commit the writes (key -> JSON text, None: delete) as ``serial``; the pids of the peers that
+        have yet to see it.
+
+        The writes, the changelog entry, the notice, COMMIT and the question which peers are behind go
+        in one pipeline: one round trip, and none more when no other process follows.
+        """
+        writes = [(key, text, serial) for key, text in pending.items() if text is not None]
+        deletes = [(key,) for key, text in pending.items() if text is None]
+        with conn.pipeline():
+            with conn.cursor() as cursor:
+                if writes:
+                    cursor.executemany(UPSERT, writes)
+                if deletes:
+                    cursor.executemany("DELETE FROM kv WHERE key = %s", deletes)
+            conn.execute("INSERT INTO changelog (serial, changes) VALUES (%s, %s)", (serial, json.dumps(changes)))
+            self._push.notify(conn, serial)
+            conn.execute("COMMIT")
+            behind = self._push.count_behind(conn, serial)
+        return behind.fetchone()[0]
 
     @contextmanager
     def write(self):
@@ -126,30 +195,18 @@ class PostgresStorage(Storage):
                 conn.execute("ROLLBACK")
                 return
             serial = last + 1
-            _flush(conn, tx, serial)
-            conn.execute("INSERT INTO changelog (serial, changes) VALUES (%s, %s)",
-                         (serial, json.dumps(tx.changes)))
-            self._push.notify(conn, serial)
-            conn.execute("COMMIT")
+            behind = self._commit(conn, serial, tx.pending, tx.changes)
         notify_commit(self._listeners, serial, tx.changes, tx.callbacks)
-        self._push.wait_for_peers(serial)
+        self._push.wait_for_peers(serial, behind)
 
     def import_changes(self, serial: int, changes: Changes) -> None:
         with self._locked() as (conn, last):
             if serial != last + 1:
                 raise ValueError(f"expected serial {last + 1}, got {serial}")
-            with conn.cursor() as cursor:
-                for key, (_, value) in changes.items():
-                    if value is None:
-                        cursor.execute("DELETE FROM kv WHERE key = %s", (key,))
-                    else:
-                        cursor.execute(UPSERT, (key, json.dumps(value), serial))
-                cursor.execute("INSERT INTO changelog (serial, changes) VALUES (%s, %s)",
-                               (serial, json.dumps(changes)))
-            self._push.notify(conn, serial)
-            conn.execute("COMMIT")
+            pending = {key: None if value is None else json.dumps(value) for key, (_, value) in changes.items()}
+            behind = self._commit(conn, serial, pending, changes)
         notify_commit(self._listeners, serial, changes)
-        self._push.wait_for_peers(serial)
+        self._push.wait_for_peers(serial, behind)
 
     def changes_since(self, serial: int, limit: int | None = None):
         query, params = changes_since_query(serial, limit, "%s")

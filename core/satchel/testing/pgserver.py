@@ -45,7 +45,11 @@ class PostgresServer:
 
     user = "satchel"
 
-    def __init__(self):
+    def __init__(self, durable: bool = False, settings: dict[str, str] | None = None):
+        """``durable``: PostgreSQL's default crash safety (``fsync``, ``full_page_writes``, ``synchronous_commit``
+        on), as benchmarks need; without it (tests) commits skip the disk flush. ``settings``: more ``-c`` options."""
+        self.durable = durable
+        self.settings = dict(settings or {})
         self.bindir = find_bindir()
         self.port = free_port()
         self.basedir = Path(tempfile.mkdtemp(prefix="satchel-pg-"))
@@ -68,8 +72,11 @@ class PostgresServer:
                            "-E", "UTF8", "--locale=C", "--no-sync")
         if result.returncode:
             raise Unavailable(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
-        options = (f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c full_page_writes=off -c max_connections=300")
+        settings = {"listen_addresses": "127.0.0.1", "max_connections": "300"}
+        if not self.durable:  # a throwaway server: a crash loses nothing anyone needs
+            settings.update(fsync="off", full_page_writes="off")
+        settings.update(self.settings)
+        options = f"-p {self.port} -k {self.datadir} " + " ".join(f"-c {key}={value}" for key, value in settings.items())
         result = self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l",
                            str(self.datadir / "server.log"), "-w", "-t", "60", "start")
         if result.returncode:
