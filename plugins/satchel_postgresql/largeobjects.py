@@ -1,6 +1,6 @@
 """Blobs as PostgreSQL large objects (``--blobs postgresql``): streamed in chunks, no size limit.
 
-A blob is written with ``lo_put`` chunk by chunk into a new large object, listed in ``blob_spool``
+A blob is written with ``lo_put`` a MiB at a time into a new large object, listed in ``blob_spool``
 while it is being written and checked; ``publish`` moves it to ``blobs(sha256, oid, size)`` in one
 transaction. A crash leaves at most a spooled object, which ``leftovers`` finds and removes.
 """
@@ -15,6 +15,25 @@ from satchel.storage.contract import BlobInfo, BlobStore, SpooledBlob
 
 CHUNK = 1 << 20
 TOUCH_EVERY = 60  # seconds between marks of a spooled object as in use
+
+
+PUBLISH = """WITH unspooled AS (DELETE FROM blob_spool WHERE oid = %(oid)s),
+     kept AS (INSERT INTO blobs (sha256, oid, size) VALUES (%(sha256)s, %(oid)s, %(size)s)
+              ON CONFLICT (sha256) DO NOTHING RETURNING oid)
+SELECT lo_unlink(%(oid)s) WHERE NOT EXISTS (SELECT FROM kept)"""
+
+
+def pieces(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """``chunks`` regrouped into pieces of ``size`` bytes (the last one shorter): an upload arrives in
+    64 KiB chunks, and one ``lo_put`` round trip per MiB instead of per chunk is what makes a large file fast."""
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
 
 
 class LargeObjectReader(io.RawIOBase):
@@ -47,20 +66,18 @@ class LargeObjectBlobStore(BlobStore):
         digest = hashlib.sha256()
         size = 0
         with self.pool.connection() as conn:
-            # the object and its spool row commit together, so a crash cannot hide one from leftovers()
-            with conn.transaction():
-                oid = conn.execute("SELECT lo_create(0)").fetchone()[0]
-                conn.execute("INSERT INTO blob_spool (oid) VALUES (%s)", (oid,))
+            # one statement: the object and its spool row commit together, so a crash cannot hide one from
+            # leftovers()
+            oid = conn.execute("INSERT INTO blob_spool (oid) VALUES (lo_create(0)) RETURNING oid").fetchone()[0]
             try:
                 reported = time.monotonic()
-                for chunk in chunks:
-                    if chunk:
-                        conn.execute("SELECT lo_put(%s, %s, %s)", (oid, size, chunk))
-                        digest.update(chunk)
-                        size += len(chunk)
-                        if time.monotonic() - reported > TOUCH_EVERY:  # still in use: not a leftover
-                            self._touch(conn, oid, size)
-                            reported = time.monotonic()
+                for piece in pieces(chunks, CHUNK):
+                    conn.execute("SELECT lo_put(%s, %s, %s)", (oid, size, piece))
+                    digest.update(piece)
+                    size += len(piece)
+                    if time.monotonic() - reported > TOUCH_EVERY:  # still in use: not a leftover
+                        self._touch(conn, oid, size)
+                        reported = time.monotonic()
                 self._touch(conn, oid, size)
             except BaseException:
                 self._drop(conn, oid)
@@ -77,13 +94,9 @@ class LargeObjectBlobStore(BlobStore):
             conn.execute("SELECT lo_unlink(%s) FROM pg_largeobject_metadata WHERE oid = %s", (oid, oid))
 
     def publish(self, spooled: SpooledBlob, sync: bool = True) -> BlobInfo:
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("DELETE FROM blob_spool WHERE oid = %s", (spooled.token,))
-            inserted = conn.execute(
-                "INSERT INTO blobs (sha256, oid, size) VALUES (%s, %s, %s) ON CONFLICT (sha256) DO NOTHING",
-                (spooled.sha256, spooled.token, spooled.size)).rowcount
-            if not inserted:  # the same content is stored already
-                conn.execute("SELECT lo_unlink(%s)", (spooled.token,))
+        with self.pool.connection() as conn:
+            # one statement (one transaction, one round trip): the same content stored already keeps its object
+            conn.execute(PUBLISH, {"sha256": spooled.sha256, "oid": spooled.token, "size": spooled.size})
         return BlobInfo(spooled.sha256, spooled.size)
 
     def discard(self, spooled: SpooledBlob) -> None:

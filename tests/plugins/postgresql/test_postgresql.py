@@ -90,3 +90,14 @@ def test_init_from_environment_variables(postgresql_dsn, schema, tmp_path):
     again = subprocess.run([sys.executable, "-m", "satchel", "init", "--serverdir", str(tmp_path / "other")],
                            env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode != 0 and "already initialized" in again.stderr
+
+
+def test_large_object_blob_from_small_chunks_reads_back_whole(make_app, postgresql_dsn, schema):
+    """An upload arrives in 64 KiB chunks; the store regroups them into MiB pieces, across piece borders."""
+    app = make_app(storage="postgresql", postgresql_dsn=postgresql_dsn, postgresql_schema=schema, blobs="postgresql")
+    assert app.storage.blobs.__class__.__name__ == "LargeObjectBlobStore"
+    data = bytes(range(256)) * (10 * 1024 + 7)  # 2.5 MiB and a bit: two whole pieces and a short one
+    info = app.storage.blobs.put(data[i:i + 65536] for i in range(0, len(data), 65536))
+    assert info.size == len(data)
+    with app.storage.blobs.open(info.sha256) as handle:
+        assert handle.read() == data

@@ -116,3 +116,34 @@ def test_a_stuck_peer_delays_a_write_boundedly(pair, monkeypatch, caplog):
     finally:
         stuck.set()
     assert "1 process(es) did not confirm serial" in caplog.text
+
+
+def count_peer_questions(app, monkeypatch) -> list:
+    calls = []
+    push = app.storage._push
+    original = push.count_behind
+    monkeypatch.setattr(push, "count_behind", lambda conn, serial: calls.append(serial) or original(conn, serial))
+    return calls
+
+
+def test_a_writer_without_peers_asks_once_in_its_commit(make_app, postgresql_dsn, monkeypatch):
+    writer = make_app(storage="postgresql", postgresql_dsn=postgresql_dsn,
+                      postgresql_schema="p_" + uuid.uuid4().hex[:12])
+    assert writer.follow_other_processes()
+    wait_until(lambda: writer.page_cache.pushed)
+    questions = count_peer_questions(writer, monkeypatch)
+    Filler(writer).user("alice")
+    assert questions  # one question per commit, in the commit's pipeline, none after it
+    assert len(questions) == len(set(questions))
+
+
+def test_acks_name_their_peer_for_the_writer_to_tick_off(pair, postgresql_dsn):
+    writer, follower = pair
+    assert writer.follow_other_processes()
+    wait_until(lambda: writer.page_cache.pushed)
+    [follower_pid] = [pid for pid in listener_pids(postgresql_dsn, follower) if pid != writer.storage._push.listener_pid]
+    Filler(writer).file("alice/dev", "hello-pkg", "1.1")
+    serial = writer.storage.last_serial()
+    # the writer's listener heard the follower's ack, pid and serial: it needs no query to know
+    wait_until(lambda: writer.storage._push._acked_by.get(follower_pid, -1) >= serial)
+    assert "hello_pkg-1.1-py3-none-any.whl" in files_on_page(follower)
