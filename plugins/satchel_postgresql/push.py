@@ -60,6 +60,7 @@ class CommitPush:
         self.commit_channel, self.ack_channel = channels(schema)
         self._acked = threading.Condition()
         self._acked_by: dict[int, int] = {}  # peer pid -> highest serial it acked, under ``_acked``
+        self._own: set[int] = set()  # serials this process committed whose notice has not come yet
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.listener_pid = 0  # backend pid of this process's listening connection (0: none)
@@ -140,15 +141,37 @@ class CommitPush:
             self.listener_pid = conn.info.backend_pid
             log.info("following commits of other processes (listening on %s)", self.commit_channel)
             while not self._stopping.is_set():
-                top = None
+                top, others = None, False
                 for notice in conn.notifies(timeout=WAKE_SECONDS, stop_after=1):
                     if notice.channel == self.commit_channel:
-                        top = max(top or -1, int(notice.payload))
+                        serial = int(notice.payload)
+                        top = max(top or -1, serial)
+                        others = self._others(serial) or others
                     else:
                         self._ack_received(notice.payload)
-                if top is not None:
+                if others:
+                    # this process's own commits need no catch-up, and no writer waits for our ack of them
                     self._caught_up(conn, watcher, top)
             conn.execute("DELETE FROM peers WHERE pid = pg_backend_pid()")
+
+    def committing(self, serial: int) -> None:
+        """Before this process sends the commit of ``serial``: its notice will need no ack of ours."""
+        with self._acked:
+            if len(self._own) >= FORGET_ACKS:  # notices lost with a listener's connection never come
+                self._own.clear()
+            self._own.add(serial)
+
+    def not_committed(self, serial: int) -> None:
+        with self._acked:
+            self._own.discard(serial)
+
+    def _others(self, serial: int) -> bool:
+        """Whether the notice of ``serial`` is another process's commit (a commit that failed is no notice)."""
+        with self._acked:
+            if serial in self._own:
+                self._own.discard(serial)
+                return False
+            return True
 
     def _ack_received(self, payload: str) -> None:
         try:

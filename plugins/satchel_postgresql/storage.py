@@ -174,16 +174,21 @@ class PostgresStorage(Storage):
         """
         writes = [(key, text, serial) for key, text in pending.items() if text is not None]
         deletes = [(key,) for key, text in pending.items() if text is None]
-        with conn.pipeline():
-            with conn.cursor() as cursor:
-                if writes:
-                    cursor.executemany(UPSERT, writes)
-                if deletes:
-                    cursor.executemany("DELETE FROM kv WHERE key = %s", deletes)
-            conn.execute("INSERT INTO changelog (serial, changes) VALUES (%s, %s)", (serial, json.dumps(changes)))
-            self._push.notify(conn, serial)
-            conn.execute("COMMIT")
-            behind = self._push.count_behind(conn, serial)
+        self._push.committing(serial)
+        try:
+            with conn.pipeline():
+                with conn.cursor() as cursor:
+                    if writes:
+                        cursor.executemany(UPSERT, writes)
+                    if deletes:
+                        cursor.executemany("DELETE FROM kv WHERE key = %s", deletes)
+                conn.execute("INSERT INTO changelog (serial, changes) VALUES (%s, %s)", (serial, json.dumps(changes)))
+                self._push.notify(conn, serial)
+                conn.execute("COMMIT")
+                behind = self._push.count_behind(conn, serial)
+        except BaseException:  # no commit (or none we know of): a notice of this serial is another's
+            self._push.not_committed(serial)
+            raise
         return behind.fetchone()[0]
 
     @contextmanager
