@@ -2,9 +2,9 @@
 
 Each commit sends ``NOTIFY`` with its serial in its own transaction, so the notice goes out
 exactly when the commit is visible. A process following commits (``watch``) keeps one connection
-of its own listening, registered in the table ``peers`` by its backend pid; on each notice it
-lets the watcher catch up from the changelog and then records the serial as ``seen`` (and
-notifies the ack channel with its pid and the serial). A writer asks, in the pipeline of its
+of its own listening, registered in the table ``peers`` by its backend pid; on each notice (but
+those of its own commits) it lets the watcher catch up from the changelog and then records the
+serial as ``seen`` (and notifies the ack channel with its pid and the serial). A writer asks, in the pipeline of its
 commit, which live peers but its own have not seen the serial yet, and waits until each has
 acked it (at most ``ACK_TIMEOUT``; with no peer it does not wait, and the acks its own listener
 receives tick peers off without another query): so when a client is told its write succeeded,
