@@ -5,10 +5,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import waitress
 from waitress.server import BaseWSGIServer
 
-from satchel import workers
+from satchel import serving, workers
 from satchel.app import App
 from satchel.connections import DEFAULT_CONNECTION_LIMIT, RESERVED_FILES, ensure_open_files
 from satchel.config import Config
@@ -92,15 +91,15 @@ def serve(config: Config, pluginmanager) -> int:
             app.initialize(root_password=config.root_passwd)
         ensure_open_files(config.connection_limit)
         # poll(), not select(): select() fails on descriptors past 1024, i.e. under many connections
-        options = dict(threads=config.threads, connection_limit=config.connection_limit, asyncore_use_poll=True,
-                       ident="satchel", clear_untrusted_proxy_headers=True)
+        options = dict(connection_limit=config.connection_limit, asyncore_use_poll=True, ident="satchel",
+                       clear_untrusted_proxy_headers=True)
         listening: dict = {}
         try:
             if inherited:
-                server = waitress.create_server(app.wsgi, sockets=inherited, **options)
+                server = serving.create_server(app.wsgi, config.threads, sockets=inherited, **options)
             else:
-                server = waitress.create_server(app.wsgi, map=listening, host=config.host, port=config.port,
-                                                **options)
+                server = serving.create_server(app.wsgi, config.threads, map=listening, host=config.host,
+                                               port=config.port, **options)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
         if not requests_only:

@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 import requests
-from waitress import create_server, wasyncore
+from waitress import wasyncore
+
+from satchel.serving import create_server
 
 
 def free_port() -> int:
@@ -89,7 +91,7 @@ class ThreadedServer:
     """
 
     def __init__(self, wsgi, threads: int = 16):
-        self.server = create_server(wsgi, host="127.0.0.1", port=0, threads=threads, connection_limit=200)
+        self.server = create_server(wsgi, threads, host="127.0.0.1", port=0, connection_limit=200)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
