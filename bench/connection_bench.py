@@ -9,6 +9,8 @@ an error). satchel and devpi-server 6.20.3 are measured interleaved (satchel fir
     python bench/connection_bench.py                      # 100 and 200 busy clients, both servers
     python bench/connection_bench.py --busy 200 --no-devpi --rounds 1
     python bench/connection_bench.py --write-results      # append the table to bench/RESULTS.md
+    python bench/connection_bench.py --no-devpi --old-limit 0 --baseline-python /path/to/main/.venv/bin/python
+                                                          # before/after: satchel of another checkout too
 
 Exit status 2: a precondition failed (no wrk, a server did not start).
 """
@@ -46,6 +48,18 @@ class LimitedSatchel(SatchelTarget):
 
     def command(self, port: int) -> list[str]:
         return super().command(port) + ["--connection-limit", str(self.limit)]
+
+
+class BaselineSatchel(SatchelTarget):
+    """satchel as installed in another interpreter (e.g. the main branch's checkout): a before figure."""
+
+    def __init__(self, label: str, workdir: Path, python: Path):
+        super().__init__(label, workdir)
+        self.python = python
+
+    def command(self, port: int) -> list[str]:
+        command = super().command(port)
+        return [str(self.python), "-m", "satchel"] + command[command.index("serve"):]
 
 
 def probe_once(port: int) -> float | None:
@@ -95,6 +109,8 @@ def main() -> int:
     parser.add_argument("--no-devpi", action="store_true", help="measure satchel alone")
     parser.add_argument("--old-limit", type=int, default=100,
                         help="also measure satchel with this --connection-limit (0: don't)")
+    parser.add_argument("--baseline-python", type=Path, default=None,
+                        help="also measure the satchel installed in this interpreter (label satchel-baseline)")
     parser.add_argument("--devpi-venv", type=Path, default=DEVPI_VENV,
                         help="virtualenv holding devpi-server (created when missing)")
     parser.add_argument("--write-results", action="store_true")
@@ -111,6 +127,8 @@ def main() -> int:
         targets = [SatchelTarget("satchel", workdir)]
         if args.old_limit:
             targets.append(LimitedSatchel(f"satchel-limit{args.old_limit}", workdir, args.old_limit))
+        if args.baseline_python:
+            targets.append(BaselineSatchel("satchel-baseline", workdir, args.baseline_python))
         if not args.no_devpi:
             targets.append(DevpiTarget("devpi", workdir, ensure_devpi(args.devpi_venv)))
         samples: dict[tuple[str, int], list[dict]] = {}

@@ -15,6 +15,7 @@ from satchel.errors import AuthenticationRequired, BadRequest, Forbidden, Satche
 from satchel.identity import ANONYMOUS, Identity
 from satchel.metrics import instruments
 from satchel.model.indexes import get_stage
+from satchel.web import bodies
 from satchel.web.pagecache import GZIP_LEVEL, accepts_gzip
 from satchel.web.responses import JSON_TYPE, error_response
 
@@ -133,7 +134,7 @@ class WSGIApplication:
                     headers += self._devpi_headers(serial)
                     self._count(request, int(status[:3]), started)
                     start_response(status, headers)
-                    return [body]
+                    return bodies.app_iter(environ, body)
             storage = self.app.storage
             if route.write:
                 with storage.write() as tx:
