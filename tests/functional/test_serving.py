@@ -91,7 +91,9 @@ def test_satchel_serve_answers_new_connections_while_many_keep_alive_clients_are
     if soft < 2 * busy_clients + 64:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
     server = live_server("--no-root-pypi", "--threads", "4")
-    expected = json.loads(ask(http.client.HTTPConnection("127.0.0.1", server.port, timeout=30), "/+api"))
+    first = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    expected = json.loads(ask(first, "/+api"))
+    first.close()
     answers: dict[int, list] = {}
     started = threading.Barrier(busy_clients + 1)
 
