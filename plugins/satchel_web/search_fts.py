@@ -9,7 +9,7 @@ from what is indexed so far rather than wait). Searches read through their own c
 they never wait for the writer otherwise.
 """
 
-import itertools
+import json
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(
     name, summary, description, keywords, version, tokenize='unicode61 remove_diacritics 2', prefix='2 3');
 """
+FORMAT = 2  # of the tables' contents: an index written in another format is rebuilt on the next sync
 BATCH = 200  # changelog entries per SQLite transaction while catching up
 SYNC_WAIT = 2.0  # seconds a search waits for a running catch-up before answering from what is indexed
 # weights of name, summary, description, keywords, version in the ranking
@@ -65,15 +66,24 @@ class FtsSearch:
         self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        with self._lock:
+            if self._meta("format") != FORMAT:
+                # format 1 kept a name row searchable next to its versions: rebuilt (at the next sync)
+                self._db.execute("DELETE FROM meta WHERE key='serial'")
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (FORMAT,))
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
+    def _meta(self, key: str):
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
     @property
     def cursor(self) -> int:
-        row = self._db.execute("SELECT value FROM meta WHERE key='serial'").fetchone()
-        return int(row[0]) if row else -1
+        serial = self._meta("serial")
+        return -1 if serial is None else int(serial)
 
     def status(self) -> dict:
         with self._lock:
@@ -122,7 +132,6 @@ class FtsSearch:
 
     def _upsert(self, doc: Document) -> None:
         db = self._db
-        name = doc.display if doc.display.lower() == doc.project else f"{doc.display} {doc.project}"
         row = db.execute("SELECT id FROM entries WHERE index_name=? AND project=? AND version=?",
                          (doc.index_name, doc.project, doc.version)).fetchone()
         if row is not None:
@@ -133,8 +142,23 @@ class FtsSearch:
             rowid = db.execute("INSERT INTO entries (index_name, project, version, display, summary) "
                                "VALUES (?, ?, ?, ?, ?)",
                                (doc.index_name, doc.project, doc.version, doc.display, doc.summary)).lastrowid
-        db.execute("INSERT INTO docs (rowid, name, summary, description, keywords, version) VALUES (?,?,?,?,?,?)",
-                   (rowid, name, doc.summary, doc.description, doc.keywords, doc.version))
+        if doc.version:
+            self._index(rowid, doc)
+            # the project's name row says nothing its versions do not: out of the full-text table while a
+            # version is here, so a word found in every project is ranked once per version, not once more
+            db.execute("DELETE FROM docs WHERE rowid = (SELECT id FROM entries "
+                       "WHERE index_name=? AND project=? AND version='')", (doc.index_name, doc.project))
+        elif not self._has_versions(doc.index_name, doc.project):
+            self._index(rowid, doc)
+
+    def _index(self, rowid: int, doc: Document) -> None:
+        name = doc.display if doc.display.lower() == doc.project else f"{doc.display} {doc.project}"
+        self._db.execute("INSERT INTO docs (rowid, name, summary, description, keywords, version) "
+                         "VALUES (?,?,?,?,?,?)", (rowid, name, doc.summary, doc.description, doc.keywords, doc.version))
+
+    def _has_versions(self, index_name: str, project: str) -> bool:
+        return self._db.execute("SELECT 1 FROM entries WHERE index_name=? AND project=? AND version!='' LIMIT 1",
+                                (index_name, project)).fetchone() is not None
 
     def _drop(self, index_name: str, project: str | None = None, version: str | None = None) -> None:
         where, args = "index_name=?", [index_name]
@@ -145,6 +169,12 @@ class FtsSearch:
         db = self._db
         db.execute(f"DELETE FROM docs WHERE rowid IN (SELECT id FROM entries WHERE {where})", args)
         db.execute(f"DELETE FROM entries WHERE {where}", args)
+        if project is not None and version and not self._has_versions(index_name, project):
+            # its last version gone: the project's name row (if it still has one) is searchable again
+            row = db.execute("SELECT id, display FROM entries WHERE index_name=? AND project=? AND version=''",
+                             (index_name, project)).fetchone()
+            if row is not None:
+                self._index(row[0], Document(index_name, project, "", row[1]))
 
     def _resync_names(self, index_name: str) -> None:
         """Make a mirror's name rows match its stored upstream list (only the difference is written)."""
@@ -209,42 +239,78 @@ class FtsSearch:
         return int(row[0]) if row else -1
 
     def search(self, query: Query, readable, offset: int = 0, limit: int = 20) -> SearchResult:
-        """Projects matching ``query`` on indexes for which ``readable(index_name)`` is true, best first."""
+        """Projects matching ``query`` on indexes for which ``readable(index_name)`` is true, best first.
+
+        SQL filters, groups, ranks, counts and pages: only the page's projects come back to Python, so
+        a word found in every project costs its ranking, not a pass over every match in Python.
+        """
         if not query:
             return SearchResult([], 0)
         self._catch_up()
+        match = query.fts()
         with self._reading() as db:
-            rows = db.execute(
-                # materialized: bm25() is only allowed in the full-text query itself, not under GROUP BY
+            allowed = json.dumps([name for name in _index_names(db) if readable(name)])
+            ranked = db.execute(
+                # materialized: bm25() is only allowed in the full-text query itself, not under GROUP BY;
+                # the window counts the projects before LIMIT cuts the page out of them
                 f"WITH m AS MATERIALIZED (SELECT rowid, {RANK} AS score FROM docs WHERE docs MATCH ?) "
-                "SELECT e.project, e.index_name, min(m.score) AS best, group_concat(e.version, char(10)) FROM m "
-                "JOIN entries e ON e.id = m.rowid GROUP BY e.project, e.index_name ORDER BY best",
-                (query.fts(),)).fetchall()
-            # only the page's hits are built: a word found in 10,000 projects costs a pass over rows
-            found: dict[str, list[tuple[str, str]]] = {}
-            allowed: dict[str, bool] = {}
-            for project, index_name, _, versions in rows:
-                if index_name not in allowed:
-                    allowed[index_name] = bool(readable(index_name))
-                if allowed[index_name]:
-                    found.setdefault(project, []).append((index_name, versions))
-            shown = []
-            for project, places in itertools.islice(found.items(), offset, offset + limit):
-                hit = Hit(project, project)
-                for index_name, versions in places:
-                    hit.indexes.append((index_name, sorted((v for v in versions.split("\n") if v),
-                                                           key=version_key, reverse=True)))
-                self._describe_newest(db, hit)
-                shown.append(hit)
-        return SearchResult(shown, len(found))
+                "SELECT e.project, min(m.score) AS best, count(*) OVER (), "
+                "group_concat(e.index_name || char(31) || e.version, char(30)) "
+                f"FROM m JOIN entries e ON e.id = m.rowid WHERE e.index_name IN {_JSON_LIST} "
+                "GROUP BY e.project ORDER BY best, e.project LIMIT ? OFFSET ?",
+                (match, allowed, limit, offset)).fetchall()
+            if not ranked:
+                return SearchResult([], self._count(db, match, allowed) if offset else 0)
+            shown = [_hit(project, places) for project, _, _, places in ranked]
+            self._describe_newest(db, shown)
+        return SearchResult(shown, ranked[0][2])
 
     @staticmethod
-    def _describe_newest(db, hit: Hit) -> None:
+    def _count(db, match: str, allowed: str) -> int:
+        """Projects found (asked for a page past the last one, where the window has no row to count on)."""
+        return db.execute(
+            "SELECT count(DISTINCT e.project) FROM docs JOIN entries e ON e.id = docs.rowid "
+            f"WHERE docs MATCH ? AND e.index_name IN {_JSON_LIST}", (match, allowed)).fetchone()[0]
+
+    @staticmethod
+    def _describe_newest(db, hits: list[Hit]) -> None:
         """Name and summary of the newest version on the hit's indexes, whichever version matched
         (a project's name row, version "", only when it has no version: a mirror's names)."""
-        names = [index_name for index_name, _ in hit.indexes]
-        rows = db.execute(f"SELECT version, display, summary FROM entries WHERE project=? "
-                          f"AND index_name IN ({','.join('?' * len(names))})", (hit.project, *names)).fetchall()
-        if rows:
-            _, display, summary = max(rows, key=lambda row: (row[0] != "", version_key(row[0])))
-            hit.display, hit.summary = display or hit.project, summary
+        places = {(hit.project, index_name) for hit in hits for index_name, _ in hit.indexes}
+        newest: dict[str, tuple] = {}
+        rows = db.execute(f"SELECT project, index_name, version, display, summary FROM entries "
+                          f"WHERE project IN {_JSON_LIST} AND index_name IN {_JSON_LIST}",
+                          (json.dumps([hit.project for hit in hits]), json.dumps(sorted({i for _, i in places}))))
+        for project, index_name, version, display, summary in rows:
+            key = (version != "", version_key(version))
+            if (project, index_name) in places and (project not in newest or key > newest[project][0]):
+                newest[project] = (key, display, summary)
+        for hit in hits:
+            if hit.project in newest:
+                _, display, summary = newest[hit.project]
+                hit.display, hit.summary = display or hit.project, summary
+
+
+_JSON_LIST = "(SELECT value FROM json_each(?))"
+
+
+def _hit(project: str, places: str) -> Hit:
+    """A hit from its matching rows, ``index<US>version`` joined by RS: each index with its matching
+    versions, newest first (a name row, version "", adds the index only)."""
+    found: dict[str, list[str]] = {}
+    for place in places.split("\x1e"):
+        index_name, _, version = place.partition("\x1f")
+        versions = found.setdefault(index_name, [])
+        if version:
+            versions.append(version)
+    indexes = [(index_name, sorted(versions, key=version_key, reverse=True))
+               for index_name, versions in sorted(found.items())]
+    return Hit(project, project, indexes=indexes)
+
+
+def _index_names(db) -> list[str]:
+    """The index names the search index holds, one index seek each (not a scan of every row)."""
+    return [row[0] for row in db.execute(
+        "WITH RECURSIVE i(name) AS (SELECT min(index_name) FROM entries UNION ALL "
+        "SELECT (SELECT min(index_name) FROM entries WHERE index_name > i.name) FROM i WHERE i.name IS NOT NULL) "
+        "SELECT name FROM i WHERE name IS NOT NULL")]
