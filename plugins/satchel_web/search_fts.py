@@ -241,8 +241,9 @@ class FtsSearch:
     def search(self, query: Query, readable, offset: int = 0, limit: int = 20) -> SearchResult:
         """Projects matching ``query`` on indexes for which ``readable(index_name)`` is true, best first.
 
-        SQL filters, groups, ranks, counts and pages: only the page's projects come back to Python, so
-        a word found in every project costs its ranking, not a pass over every match in Python.
+        SQL filters, ranks, counts and finds the page's versions; only the best rows up to the page and
+        the page's projects reach Python, so a word found in every project costs one ranking and one
+        counting pass in SQLite, not a pass over every match in Python.
         """
         if not query:
             return SearchResult([], 0)
@@ -250,27 +251,32 @@ class FtsSearch:
         match = query.fts()
         with self._reading() as db:
             allowed = json.dumps([name for name in _index_names(db) if readable(name)])
-            ranked = db.execute(
-                # materialized: bm25() is only allowed in the full-text query itself, not under GROUP BY;
-                # the window counts the projects before LIMIT cuts the page out of them
-                f"WITH m AS MATERIALIZED (SELECT rowid, {RANK} AS score FROM docs WHERE docs MATCH ?) "
-                "SELECT e.project, min(m.score) AS best, count(*) OVER (), "
-                "group_concat(e.index_name || char(31) || e.version, char(30)) "
-                f"FROM m JOIN entries e ON e.id = m.rowid WHERE e.index_name IN {_JSON_LIST} "
-                "GROUP BY e.project ORDER BY best, e.project LIMIT ? OFFSET ?",
-                (match, allowed, limit, offset)).fetchall()
-            if not ranked:
-                return SearchResult([], self._count(db, match, allowed) if offset else 0)
-            shown = [_hit(project, places) for project, _, _, places in ranked]
-            self._describe_newest(db, shown)
-        return SearchResult(shown, ranked[0][2])
+            shown = self._best_projects(db, match, allowed, offset + limit)[offset:]
+            total, places = db.execute(
+                # one pass over the matches: the projects to count, and the rows of the page's projects
+                "SELECT count(DISTINCT e.project), group_concat(CASE WHEN e.project IN (SELECT value FROM "
+                "json_each(?)) THEN e.project || char(31) || e.index_name || char(31) || e.version END, char(30)) "
+                f"FROM docs JOIN entries e ON e.id = docs.rowid WHERE docs MATCH ? AND e.index_name IN {_JSON_LIST}",
+                (json.dumps(shown), match, allowed)).fetchone()
+            hits = _hits(shown, places or "")
+            self._describe_newest(db, hits)
+        return SearchResult(hits, total)
 
     @staticmethod
-    def _count(db, match: str, allowed: str) -> int:
-        """Projects found (asked for a page past the last one, where the window has no row to count on)."""
-        return db.execute(
-            "SELECT count(DISTINCT e.project) FROM docs JOIN entries e ON e.id = docs.rowid "
-            f"WHERE docs MATCH ? AND e.index_name IN {_JSON_LIST}", (match, allowed)).fetchone()[0]
+    def _best_projects(db, match: str, allowed: str, wanted: int) -> list[str]:
+        """The ``wanted`` best projects, best first: a project ranks by its best row, so only the best
+        rows are read, twice as many as projects wanted, more while too few distinct projects are among
+        them (a project's versions are rows of their own). Ties go by row id, so pages never overlap."""
+        rows_wanted = max(2 * wanted, 100)
+        while True:
+            rows = db.execute(
+                f"SELECT e.project FROM docs JOIN entries e ON e.id = docs.rowid WHERE docs MATCH ? "
+                f"AND e.index_name IN {_JSON_LIST} ORDER BY {RANK}, docs.rowid LIMIT ?",
+                (match, allowed, rows_wanted)).fetchall()
+            projects = list(dict.fromkeys(project for project, in rows))
+            if len(projects) >= wanted or len(rows) < rows_wanted:
+                return projects[:wanted]
+            rows_wanted *= 4
 
     @staticmethod
     def _describe_newest(db, hits: list[Hit]) -> None:
@@ -294,18 +300,19 @@ class FtsSearch:
 _JSON_LIST = "(SELECT value FROM json_each(?))"
 
 
-def _hit(project: str, places: str) -> Hit:
-    """A hit from its matching rows, ``index<US>version`` joined by RS: each index with its matching
-    versions, newest first (a name row, version "", adds the index only)."""
-    found: dict[str, list[str]] = {}
-    for place in places.split("\x1e"):
-        index_name, _, version = place.partition("\x1f")
-        versions = found.setdefault(index_name, [])
+def _hits(projects: list[str], places: str) -> list[Hit]:
+    """Hits of ``projects`` (in that order) from their matching rows, ``project<US>index<US>version``
+    joined by RS: each index with its matching versions, newest first (a name row, version "", adds
+    the index only)."""
+    found: dict[str, dict[str, list[str]]] = {project: {} for project in projects}
+    for place in places.split("\x1e") if places else ():
+        project, index_name, version = place.split("\x1f", 2)
+        versions = found[project].setdefault(index_name, [])
         if version:
             versions.append(version)
-    indexes = [(index_name, sorted(versions, key=version_key, reverse=True))
-               for index_name, versions in sorted(found.items())]
-    return Hit(project, project, indexes=indexes)
+    return [Hit(project, project, indexes=[(index_name, sorted(versions, key=version_key, reverse=True))
+                                           for index_name, versions in sorted(found[project].items())])
+            for project in projects]
 
 
 def _index_names(db) -> list[str]:

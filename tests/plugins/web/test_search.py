@@ -6,7 +6,7 @@ import re
 import sqlite3
 
 from satchel.cli import main
-from satchel.model import indexes
+from satchel.model import indexes, keys, projects
 from satchel.model.removal import remove_version
 from satchel.plugin import hookimpl
 from satchel.testing.fixtures import Filler
@@ -64,6 +64,47 @@ def test_paging(world):
     assert len(first) == 20 and len(second) == 5 and not set(first) & set(second)
     text = world.page("/+search?query=summary:paging").text
     assert "25 projects found" in text and "page 1 of 2" in text and 'rel="next"' in text
+
+
+def register(world, index, project, versions, **metadata):
+    """Versions registered through the model in one transaction (no files: quicker than uploads)."""
+    with world.app.storage.write() as tx:
+        stage = indexes.get_stage(tx, world.app, *index.split("/"))
+        for version in versions:
+            projects.replace_version_metadata(tx, stage, project, version,
+                                              {"name": project, "version": version, **metadata})
+
+
+def test_paging_counts_every_project_once_past_many_versions(world):
+    """A project of 150 matching versions ranks first and fills no page twice: pages hold distinct
+    projects, the count is of projects (not rows), and a page past the last still counts them."""
+    register(world, "alice/dev", "crowd", [f"1.{n}" for n in range(150)], summary="paging paging paging")
+    for number in range(45):
+        register(world, "alice/dev" if number % 2 else "alice/prod", f"paged-{number:02d}", ["1.0"],
+                 summary="paging test")
+    register(world, "alice/prod", "crowd", ["9.0"], summary="paging paging paging")
+    pages = [hits(world, "summary:paging", page=number) for number in (1, 2, 3)]
+    assert [len(found) for found in pages] == [20, 20, 6]
+    assert pages[0][0] == ("crowd", ["alice/dev", "alice/prod"])
+    listed = [name for found in pages for name, _ in found]
+    assert sorted(listed) == sorted(["crowd"] + [f"paged-{number:02d}" for number in range(45)])
+    text = world.page("/+search?query=summary:paging").text
+    assert "46 projects found" in text and "page 1 of 3" in text
+    assert 'href="/alice/dev/crowd/1.149">1.149</a>, <a href="/alice/dev/crowd/1.148">' in text
+    past = world.page("/+search?query=summary:paging&page=7").text
+    assert "46 projects found" in past and hits(world, "summary:paging", page=7) == []
+
+
+def test_a_project_without_versions_is_found_by_name(world):
+    """A project's name row is only searched while it has no versions; without them it is found again."""
+    register(world, "alice/prod", "lonely-name", ["1.0"], summary="to be taken")
+    with world.app.storage.write() as tx:
+        tx.delete(keys.version("alice/prod", "lonely-name", "1.0"))  # the project record stays
+    assert hits(world, "lonely") == [("lonely-name", ["alice/prod"])]
+    assert names(world, "taken") == []
+    register(world, "alice/prod", "lonely-name", ["2.0"], summary="back again")
+    assert names(world, "lonely") == ["lonely-name"] and names(world, "again") == ["lonely-name"]
+    assert 'href="/alice/prod/lonely-name/2.0">2.0</a>' in world.page("/+search?query=lonely").text
 
 
 def test_summary_shown_is_the_newest_versions(world):
@@ -194,3 +235,20 @@ def test_cached_mirror_project_pages(make_world, fake_upstream):
     assert ">0.5</a>" in text and "root/mirror" in text and "has not fetched" not in text
     version = world.page("/root/mirror/zebra-tools/0.5").text
     assert "zebra_tools-0.5-py3-none-any.whl" in version
+
+
+def test_an_index_of_the_first_format_is_rebuilt(make_world, make_app, tmp_path):
+    """Format 1 kept name rows searchable next to versions; such an index is rebuilt on the next start."""
+    serverdir = str(tmp_path / "server")
+    world = make_world(storage="sqlite", serverdir=serverdir)
+    world.app.close()
+    with sqlite3.connect(f"{serverdir}/web-search.sqlite") as db:
+        db.execute("DELETE FROM meta WHERE key='format'")
+        db.execute("INSERT INTO docs (name) VALUES ('stale-row')")
+    back = make_app(storage="sqlite", serverdir=serverdir)
+    world.app, world.web = back, type(world.web)(back.wsgi)
+    assert names(world, "stale") == [] and names(world, "hello") == ["hello-web"]
+    with sqlite3.connect(f"{serverdir}/web-search.sqlite") as db:
+        assert db.execute("SELECT value FROM meta WHERE key='format'").fetchone() == (2,)
+        # two versions of hello-web; its name row stays out of the full-text table
+        assert db.execute("SELECT count(*) FROM docs").fetchone() == (2,)
