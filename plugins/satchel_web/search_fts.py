@@ -250,16 +250,21 @@ class FtsSearch:
         self._catch_up()
         match = query.fts()
         with self._reading() as db:
-            allowed = json.dumps([name for name in _index_names(db) if readable(name)])
-            shown = self._best_projects(db, match, allowed, offset + limit)[offset:]
-            total, places = db.execute(
-                # one pass over the matches: the projects to count, and the rows of the page's projects
-                "SELECT count(DISTINCT e.project), group_concat(CASE WHEN e.project IN (SELECT value FROM "
-                "json_each(?)) THEN e.project || char(31) || e.index_name || char(31) || e.version END, char(30)) "
-                f"FROM docs JOIN entries e ON e.id = docs.rowid WHERE docs MATCH ? AND e.index_name IN {_JSON_LIST}",
-                (json.dumps(shown), match, allowed)).fetchone()
-            hits = _hits(shown, places or "")
-            self._describe_newest(db, hits)
+            db.execute("BEGIN")  # one snapshot for the ranking, the count and the page's rows
+            try:
+                allowed = json.dumps([name for name in _index_names(db) if readable(name)])
+                shown = self._best_projects(db, match, allowed, offset + limit)[offset:]
+                total, places = db.execute(
+                    # one pass over the matches: the projects to count, and the rows of the page's projects
+                    "SELECT count(DISTINCT e.project), group_concat(CASE WHEN e.project IN (SELECT value FROM "
+                    "json_each(?)) THEN e.project || char(31) || e.index_name || char(31) || e.version END, "
+                    "char(30)) FROM docs JOIN entries e ON e.id = docs.rowid "
+                    f"WHERE docs MATCH ? AND e.index_name IN {_JSON_LIST}",
+                    (json.dumps(shown), match, allowed)).fetchone()
+                hits = _hits(shown, places or "")
+                self._describe_newest(db, hits)
+            finally:
+                db.execute("COMMIT")
         return SearchResult(hits, total)
 
     @staticmethod
