@@ -23,6 +23,7 @@ class PrometheusSink:
         # in multiprocess mode values live in files and are collected by MultiProcessCollector
         self.registry = CollectorRegistry(auto_describe=True)
         self.metrics = {}
+        self._children: dict[tuple, object] = {}  # (name, labels) -> child: labels() validates and locks
         self.declared = declared_metrics(app)
         for metric in self.declared.values():
             self.metrics[metric.name] = self._make(metric)
@@ -39,11 +40,17 @@ class PrometheusSink:
         return Histogram(**common)
 
     def _child(self, name: str, labels: dict):
+        key = (name, *labels.items())
+        child = self._children.get(key)
+        if child is not None:
+            return child
         metric = self.metrics.get(name)
         if metric is None:
             log.debug("metric %s was not declared (satchel_add_metrics): dropped", name)
             return None
-        return metric.labels(**labels) if labels else metric
+        # label values are bounded (route names, statuses, index names), so this stays small
+        child = self._children[key] = metric.labels(**labels) if labels else metric
+        return child
 
     def inc(self, name: str, amount: float, labels: dict) -> None:
         child = self._child(name, labels)

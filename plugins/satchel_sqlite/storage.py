@@ -3,6 +3,7 @@
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,10 +15,13 @@ from satchel.storage.contract import Changes, CommitListener, Storage, WriteTx
 from satchel.storage.locks import FileLocks
 from satchel.storage.txbase import SqlRead, changes_since_query, notify_commit
 
+from satchel_sqlite.beacon import CommitBeacon
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, serial INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS changelog (serial INTEGER PRIMARY KEY, changes TEXT NOT NULL);
 """
+FULL_CHECK_SECONDS = 1.0  # how late a commit by a writer that does not bump the beacon may be seen
 
 
 class _SqliteRead(SqlRead):
@@ -99,6 +103,8 @@ class SqliteStorage(Storage):
             self._latest_lock = threading.Lock()
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open database {self.path}: {exc}") from None
+        self._beacon = CommitBeacon.open(self.path.with_name(self.path.name + "-commits"))
+        self._known_serial: tuple[bytes, int, float] | None = None  # (beacon word, serial, when read)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves
@@ -132,8 +138,22 @@ class SqliteStorage(Storage):
             yield self._latest_conn
 
     def last_serial(self) -> int:
-        """Cheap to ask on every request: ``PRAGMA data_version`` (no disk read) tells whether any
-        connection, in this process or another, committed since this thread last looked."""
+        """Cheap to ask on every request: while the commit beacon shows the word it showed when the serial
+        was last read (and for at most ``FULL_CHECK_SECONDS``), no satchel process committed since."""
+        beacon = self._beacon
+        if beacon is None:
+            return self._read_last_serial()
+        word = beacon.read()  # before the query: a commit racing it changes the word for next time
+        known = self._known_serial
+        now = time.monotonic()
+        if known is not None and known[0] == word and now - known[2] < FULL_CHECK_SECONDS:
+            return known[1]
+        serial = self._read_last_serial()
+        self._known_serial = (word, serial, now)
+        return serial
+
+    def _read_last_serial(self) -> int:
+        # PRAGMA data_version (no disk read) tells whether any connection committed since this thread looked
         conn = self._reader()
         if not conn.in_transaction:
             version = conn.execute("PRAGMA data_version").fetchone()[0]
@@ -179,11 +199,17 @@ class SqliteStorage(Storage):
                 conn.execute("INSERT INTO changelog (serial, changes) VALUES (?, ?)",
                              (serial, json.dumps(tx.changes)))
                 conn.execute("COMMIT")
+                self._commit_seen()
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
         notify_commit(self._listeners, serial, tx.changes, tx._callbacks)
+
+    def _commit_seen(self) -> None:
+        """Tell every process (this one too) that a commit happened, before anything acknowledges it."""
+        if self._beacon is not None:
+            self._beacon.bump()
 
     def changes_since(self, serial: int, limit: int | None = None):
         query, params = changes_since_query(serial, limit)
@@ -210,6 +236,7 @@ class SqliteStorage(Storage):
                 conn.execute("INSERT INTO changelog (serial, changes) VALUES (?, ?)",
                              (serial, json.dumps(changes)))
                 conn.execute("COMMIT")
+                self._commit_seen()
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -232,3 +259,6 @@ class SqliteStorage(Storage):
                     pass
             self._all_connections.clear()
         self._local = threading.local()
+        if self._beacon is not None:
+            self._beacon.close()
+            self._beacon = None

@@ -53,43 +53,33 @@ def _cached_page(request, key, media_type: str, build, extra_headers=()) -> Page
     return page
 
 
-def _fast_key(request):
+def _fast_key(environ, app):
     """What a page found without storage is keyed by: path and negotiated form (None: not cacheable)."""
-    environ = request.environ
-    if environ.get("QUERY_STRING") or "HTTP_X_DEVPI_ABSOLUTE_URLS" in environ \
-            or request.app.config.get("absolute_urls"):
+    if environ.get("QUERY_STRING") or "HTTP_X_DEVPI_ABSOLUTE_URLS" in environ or app.config.get("absolute_urls"):
         return None
     return environ.get("PATH_INFO", ""), negotiate.negotiate_accept(environ.get("HTTP_ACCEPT", ""))
 
 
-def cached_answer(request):
-    """``(status, headers, body, serial)`` of a page whose indexes saw no commit since it was built, or None.
+def cached_answer(environ, app):
+    """``(answer, pending)``: ``answer`` is ``(status, headers, body, serial)`` of a page whose indexes saw
+    no commit since it was built and that anyone may read, else None; ``pending`` is what the full path
+    remembers the page under (``request.fast_page``), None when the request is not cacheable.
 
-    Runs before the request's storage snapshot is opened (``WSGIApplication``); a None sends
-    the request down the full path, which remembers the page for next time.
+    Runs before any request object or storage snapshot exists (``WSGIApplication``); the caller makes
+    sure the request is anonymous. A None answer sends the request down the full path, which
+    remembers the page for next time.
     """
-    key = _fast_key(request)
+    key = _fast_key(environ, app)
     if key is None:
-        return None
-    cache = request.app.page_cache
-    serial = cache.current()
-    request.fast_page = (key, serial)  # taken before the snapshot is opened
-    if _may_carry_credentials(request.environ) and request.credentials is not None:
-        return None  # the full path checks who asks: credentials can also narrow rights (an upload-only token)
+        return None, None
+    cache = app.page_cache
+    pending = (key, cache.current())  # taken before the snapshot is opened
     found = cache.get_fast(key)
-    if found is None:
-        return None
-    page, public = found
-    if not public:
-        return None
+    if found is None or not found[1]:  # not there, or not public: the full path checks who asks
+        return None, pending
     cache.hits += 1  # unlocked: a lost increment in a statistic is not worth a lock per hit
-    status, headers, body = page.answer(request.environ)
-    return status, headers, body, serial
-
-
-def _may_carry_credentials(environ) -> bool:
-    """A request without these headers is anonymous without asking ``satchel_get_credentials``."""
-    return "HTTP_AUTHORIZATION" in environ or "HTTP_X_DEVPI_AUTH" in environ or "HTTP_COOKIE" in environ
+    status, headers, body = found[0].answer(environ)
+    return (status, headers, body, pending[1]), pending
 
 
 def _follows_commits(stage) -> bool:

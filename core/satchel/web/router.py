@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from satchel.errors import ConfigError, MethodNotAllowed, NotFound
 
 READ_METHODS = frozenset({"GET", "HEAD"})
+PATH_MATCHES_KEPT = 4096  # paths whose regex matches are remembered; installers ask the same few pages again
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Router:
         self._added: list[tuple[Route, int, str | None, str | None]] = []
         self._names: set[str] = set()
         self._ordered: list[Route] | None = None
+        self._by_path: dict[str, tuple] = {}  # path -> ((route, groups), ...) of routes whose regex matches
 
     def add(self, name: str, pattern: str, view: Callable, methods=("GET",),
             permission: str | None = None, predicate: Callable | None = None,
@@ -72,6 +74,7 @@ class Router:
         self._added.append((route, priority, before, after))
         self._names.add(name)
         self._ordered = None
+        self._by_path = {}
         return route
 
     @property
@@ -84,6 +87,7 @@ class Router:
     def check(self) -> None:
         """Resolve the match order now: ``ConfigError`` for an unknown or circular ``before``/``after``."""
         self._ordered = self._order()
+        self._by_path = {}
 
     def _order(self) -> list[Route]:
         free = [(route, priority) for route, priority, before, after in self._added if not (before or after)]
@@ -108,20 +112,32 @@ class Router:
             pending = waiting
         return ordered
 
+    def _candidates(self, path: str) -> tuple:
+        """``(route, groups)`` of every route whose pattern matches ``path``, in match order.
+
+        A pure function of the path, so remembered: a hit costs one dict lookup instead of a regex per
+        route. The memory is bounded by dropping it whole when full (dict operations are atomic under
+        the GIL, so threads share it without a lock).
+        """
+        found = self._by_path.get(path)
+        if found is None:
+            found = tuple((route, m.groupdict()) for route in self.routes if (m := route.regex.match(path)))
+            if len(self._by_path) >= PATH_MATCHES_KEPT:
+                self._by_path = {}
+            self._by_path[path] = found
+        return found
+
     def match(self, request) -> tuple[Route, dict[str, str]]:
         """The first route whose pattern, method and predicate match."""
         path = request.path_info
         method = request.method
         path_matched = method_matched = False
-        for route in self.routes:
-            found = route.regex.match(path)
-            if found is None:
-                continue
+        for route, groups in self._candidates(path):
             path_matched = True
             if method not in route.methods:
                 continue
             method_matched = True
-            matchdict = {k: v for k, v in found.groupdict().items() if v is not None}
+            matchdict = {k: v for k, v in groups.items() if v is not None}
             if route.predicate is not None:
                 request.matchdict = matchdict  # predicates may look at the path's parts
                 if not route.predicate(request):
@@ -130,6 +146,20 @@ class Router:
         if path_matched and not method_matched:
             raise MethodNotAllowed(f"method {method} not allowed on {path}")
         raise NotFound(f"no resource at {path}")
+
+    def match_plain(self, environ) -> tuple[Route, dict[str, str]] | None:
+        """``match`` without a request object, for a route that needs none: None unless the first route
+        matching path and method has no predicate (and the path is ASCII, so needs no decoding)."""
+        path = environ.get("PATH_INFO", "")
+        if not path.isascii():
+            return None
+        method = environ.get("REQUEST_METHOD")
+        for route, groups in self._candidates(path):
+            if method in route.methods:
+                if route.predicate is not None:
+                    return None
+                return route, {k: v for k, v in groups.items() if v is not None}
+        return None
 
     def table(self) -> list[tuple[str, str, list[str]]]:
         """``(name, pattern, methods)`` for every route, in match order."""

@@ -28,6 +28,11 @@ UNCHECKED_INDEX_ROUTES = frozenset({"api_index"})
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "PUSH", "OPTIONS"})
 
 
+def may_carry_credentials(environ) -> bool:
+    """A request without these headers is anonymous without asking ``satchel_get_credentials``."""
+    return "HTTP_AUTHORIZATION" in environ or "HTTP_X_DEVPI_AUTH" in environ or "HTTP_COOKIE" in environ
+
+
 class Request(webob.Request):
     """A WebOb request carrying the app, the route match and the transaction (``tx``)."""
 
@@ -119,6 +124,14 @@ class WSGIApplication:
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
+        if not may_carry_credentials(environ):
+            # an anonymous request for a page in the page cache: answered without a request object
+            found = self.app.router.match_plain(environ)
+            cached = getattr(found[0].view, "cached_answer", None) if found is not None else None
+            if cached is not None:
+                answer, _ = cached(environ, self.app)
+                if answer is not None:
+                    return self._answer_hit(found[0], environ, answer, started, start_response)
         request = Request(environ)
         request.app = self.app
         serial = None
@@ -127,14 +140,11 @@ class WSGIApplication:
             request.route, request.matchdict = route, matchdict
             cached = getattr(route.view, "cached_answer", None)
             if cached is not None:
-                # a page cache hit: no storage snapshot, no view
-                answer = cached(request)
-                if answer is not None:
-                    status, headers, body, serial = answer
-                    headers += self._devpi_headers(serial)
-                    self._count(request, int(status[:3]), started)
-                    start_response(status, headers)
-                    return bodies.app_iter(environ, body)
+                # no storage snapshot, no view for a hit; credentials can narrow rights (an upload-only
+                # token), so a request carrying any gets the hit only when they come to nothing
+                answer, request.fast_page = cached(environ, self.app)
+                if answer is not None and (not may_carry_credentials(environ) or request.credentials is None):
+                    return self._answer_hit(route, environ, answer, started, start_response)
             storage = self.app.storage
             if route.write:
                 with storage.write() as tx:
@@ -158,16 +168,23 @@ class WSGIApplication:
             response = error_response(request, 500, "internal server error")
         self._add_headers(response, serial)
         _compress_large_json(request, response)
-        self._count(request, response.status_int, started)
+        self._count(request.route, request.method, response.status_int, started)
         return response(environ, start_response)
 
-    def _count(self, request, status: int, started: float) -> None:
+    def _answer_hit(self, route, environ, answer, started: float, start_response):
+        status, headers, body, serial = answer
+        headers += self._devpi_headers(serial)
+        self._count(route, environ.get("REQUEST_METHOD"), int(status[:3]), started)
+        start_response(status, headers)
+        return bodies.app_iter(environ, body)
+
+    def _count(self, route, method: str, status: int, started: float) -> None:
         """Requests by route name (never the raw path: no user or project names in labels)."""
         found = instruments(self.app)
         if found.sink is None:
             return
-        route = request.route.name if request.route is not None else "unmatched"
-        method = request.method if request.method in KNOWN_METHODS else "other"
+        route = route.name if route is not None else "unmatched"
+        method = method if method in KNOWN_METHODS else "other"
         found.inc("satchel_http_requests_total", route=route, method=method, status=str(status))
         found.observe("satchel_http_request_duration_seconds", time.perf_counter() - started, route=route,
                       method=method)
