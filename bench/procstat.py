@@ -66,14 +66,15 @@ def tree_ticks(pid: int) -> int:
     return sum(_proc_ticks(p) for p in process_tree(pid))
 
 
-def _system_ticks() -> tuple[int, int]:
-    """Return (busy, total) ticks summed over all CPUs from /proc/stat."""
+def _system_ticks() -> tuple[int, int, int]:
+    """Return (busy, total, steal) ticks summed over all CPUs from /proc/stat."""
     first = (PROC / "stat").read_text().splitlines()[0].split()
     values = [int(v) for v in first[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
     # guest time is already counted in user/nice
     total = sum(values[:8])
-    return total - idle, total
+    steal = values[7] if len(values) > 7 else 0  # time the hypervisor gave other guests
+    return total - idle, total, steal
 
 
 def _own_seconds() -> float:
@@ -90,6 +91,7 @@ class CpuUse:
     total: float
     servers: dict[str, float]
     harness: float  # this script plus the load generator
+    steal: float = 0.0  # taken by the hypervisor for other machines (part of the neighbours)
 
     @property
     def neighbours(self) -> float:
@@ -111,12 +113,13 @@ class CpuSampler:
 
     def stop(self) -> CpuUse:
         elapsed = max(time.monotonic() - self._t0, 1e-6)
-        busy1, total1 = _system_ticks()
-        busy0, total0 = self._sys0
+        busy1, total1, steal1 = _system_ticks()
+        busy0, total0, steal0 = self._sys0
         total_cores = (busy1 - busy0) / max(total1 - total0, 1) * NCPU
+        steal = (steal1 - steal0) / max(total1 - total0, 1) * NCPU
         servers = {
             k: (tree_ticks(p) - self._srv0[k]) / CLK_TCK / elapsed
             for k, p in self.server_pids.items()
         }
         harness = (_own_seconds() - self._own0) / elapsed
-        return CpuUse(total=total_cores, servers=servers, harness=harness)
+        return CpuUse(total=total_cores, servers=servers, harness=harness, steal=steal)

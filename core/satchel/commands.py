@@ -117,6 +117,7 @@ def serve(config: Config, pluginmanager) -> int:
               f"(serverdir {config.serverdir}, storage {app.storage.name}"
               f"{', requests only' if requests_only else ''}"
               f"{f', {worker_count} request-only workers' if worker_count else ''})", file=sys.stderr, flush=True)
+        serving.set_switch_interval()
         try:
             server.run()
         except KeyboardInterrupt:

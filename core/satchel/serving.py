@@ -10,6 +10,7 @@ least one in ``FRESH_RUN + 1`` of the answers, whatever number of new connection
 """
 
 import logging
+import sys
 import threading
 import time
 import weakref
@@ -21,6 +22,12 @@ from waitress.task import ThreadedTaskDispatcher
 FRESH_REQUESTS = 4  # a connection's first requests go ahead: a new client's look-ups, a pip run's first pages
 FRESH_RUN = 4  # fresh requests served in a row while busy ones wait, at most
 QUEUE_WARNING_SECONDS = 10.0  # waitress warns on every queued request; once per this period is enough
+# How long a thread may keep the GIL while another waits for it (Python's default: 5 ms). waitress' I/O
+# thread gives up the GIL for every recv and send; with the worker threads busy it waits up to the whole
+# interval to get it back, for each of them. At 200 keep-alive clients that made the I/O thread the
+# bottleneck: 150-1,100 req/s from run to run with wrk timeouts at 5 ms, a steady 1,100 at 0.5 ms
+# (bench/RESULTS.md, 2026-12-03 13:4x).
+SWITCH_INTERVAL = 0.0005
 
 queue_log = logging.getLogger("waitress.queue")
 
@@ -90,6 +97,11 @@ class FavouringDispatcher(ThreadedTaskDispatcher):
                               "at the earliest)", waiting, QUEUE_WARNING_SECONDS)
         finally:
             self._warn_lock.release()
+
+
+def set_switch_interval() -> None:
+    """Let waitress' I/O thread get the GIL back quickly (``SWITCH_INTERVAL``); for server processes."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def create_server(application, threads: int, **adjustments):

@@ -1,10 +1,12 @@
 """The task queue of ``satchel serve``: a connection's first requests go ahead, busy ones still progress."""
 
+import inspect
 import logging
+import sys
 
 import pytest
 
-from satchel import serving
+from satchel import commands, serving
 from satchel.serving import FavouringDispatcher, FavouringQueue
 
 
@@ -159,3 +161,18 @@ def test_create_server_serves_through_the_favouring_dispatcher_and_stops_its_thr
     finally:
         server.close()
         server.task_dispatcher.shutdown(timeout=1)
+
+
+def test_a_server_process_hands_the_gil_over_sooner_than_pythons_default():
+    before = sys.getswitchinterval()
+    try:
+        serving.set_switch_interval()
+        assert sys.getswitchinterval() == pytest.approx(serving.SWITCH_INTERVAL)
+        assert serving.SWITCH_INTERVAL < 0.005  # Python's default, which starves waitress' I/O thread
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_satchel_serve_sets_the_switch_interval_before_it_serves():
+    source = inspect.getsource(commands.serve)
+    assert source.index("serving.set_switch_interval()") < source.index("server.run()")
