@@ -112,3 +112,35 @@ def test_every_exported_core_name_is_a_core_route():
     assert list(routes.CORE_ROUTES) == names(router)
     public = {value for name, value in vars(routes).items() if name.isupper() and isinstance(value, str)}
     assert public == set(routes.CORE_ROUTES)
+
+
+def test_match_plain_answers_only_where_no_predicate_is_in_the_way():
+    router = Router()
+    router.add("special", r"/(?P<user>[^/]+)/x", view, predicate=lambda request: False)
+    router.add("plain", r"/(?P<user>[^/]+)/(?P<what>[^/]+)", view)
+    router.check()
+    route, matchdict = router.match_plain({"PATH_INFO": "/alice/y", "REQUEST_METHOD": "GET"})
+    assert (route.name, matchdict) == ("plain", {"user": "alice", "what": "y"})
+    # a predicate route matches first: only the full match (with a request) may decide
+    assert router.match_plain({"PATH_INFO": "/alice/x", "REQUEST_METHOD": "GET"}) is None
+    assert router.match_plain({"PATH_INFO": "/alice/y", "REQUEST_METHOD": "DELETE"}) is None
+    assert router.match_plain({"PATH_INFO": "/al\u00e9/y", "REQUEST_METHOD": "GET"}) is None  # needs decoding
+
+
+def test_remembered_matches_stay_bounded_and_give_fresh_matchdicts(monkeypatch):
+    import satchel.web.router as router_module
+
+    monkeypatch.setattr(router_module, "PATH_MATCHES_KEPT", 3)
+    router = Router()
+    router.add("plain", r"/(?P<user>[^/]+)/(?P<what>[^/]+)", view)
+    router.check()
+    environ = {"PATH_INFO": "/alice/y", "REQUEST_METHOD": "GET"}
+    first = router.match_plain(environ)[1]
+    first["user"] = "changed by a view"
+    assert router.match_plain(environ)[1] == {"user": "alice", "what": "y"}
+    for number in range(10):
+        router.match_plain({"PATH_INFO": f"/u{number}/y", "REQUEST_METHOD": "GET"})
+        assert len(router._by_path) <= 3
+    long_path = "/" + "a" * router_module.PATH_MEMO_MAX_CHARS + "/y"
+    assert router.match_plain({"PATH_INFO": long_path, "REQUEST_METHOD": "GET"})[0].name == "plain"
+    assert long_path not in router._by_path

@@ -8,6 +8,7 @@ from satchel.errors import ConfigError, MethodNotAllowed, NotFound
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 PATH_MATCHES_KEPT = 4096  # paths whose regex matches are remembered; installers ask the same few pages again
+PATH_MEMO_MAX_CHARS = 512  # longer paths are matched every time: the memo stays small whatever clients send
 
 
 @dataclass
@@ -122,9 +123,10 @@ class Router:
         found = self._by_path.get(path)
         if found is None:
             found = tuple((route, m.groupdict()) for route in self.routes if (m := route.regex.match(path)))
-            if len(self._by_path) >= PATH_MATCHES_KEPT:
-                self._by_path = {}
-            self._by_path[path] = found
+            if len(path) <= PATH_MEMO_MAX_CHARS:
+                if len(self._by_path) >= PATH_MATCHES_KEPT:
+                    self._by_path = {}
+                self._by_path[path] = found
         return found
 
     def match(self, request) -> tuple[Route, dict[str, str]]:
