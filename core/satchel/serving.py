@@ -26,7 +26,7 @@ QUEUE_WARNING_SECONDS = 10.0  # waitress warns on every queued request; once per
 # thread gives up the GIL for every recv and send; with the worker threads busy it waits up to the whole
 # interval to get it back, for each of them. At 200 keep-alive clients that made the I/O thread the
 # bottleneck: 150-1,100 req/s from run to run with wrk timeouts at 5 ms, a steady 1,100 at 0.5 ms
-# (bench/RESULTS.md, 2026-12-03 13:4x).
+# (bench/RESULTS.md, 2026-12-03 13:50).
 SWITCH_INTERVAL = 0.0005
 
 queue_log = logging.getLogger("waitress.queue")
