@@ -6,8 +6,7 @@ correct on replicas and with several worker processes alike. A hit costs no stor
 the serials and no rendering. Bounded by total bytes, least recently used first out.
 """
 
-import threading
-from collections import OrderedDict
+from satchel.lru import SizedLRU
 
 MAX_BYTES = 32 * 1024 * 1024
 MAX_PAGE_BYTES = 4 * 1024 * 1024  # a bigger page is rendered each time rather than crowd out the rest
@@ -17,35 +16,19 @@ class PageCache:
     """``key -> (body, etag)``; safe across request threads."""
 
     def __init__(self, max_bytes: int = MAX_BYTES):
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._items = SizedLRU(max_bytes, size=lambda entry: len(entry[0]), max_item_bytes=MAX_PAGE_BYTES)
         self.hits = self.misses = 0
 
     def get(self, key: tuple) -> tuple[bytes, str] | None:
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return entry
+        entry = self._items.get(key)
+        if entry is None:
+            self.misses += 1  # unlocked: a lost increment in a statistic is not worth a lock
+            return None
+        self.hits += 1
+        return entry
 
     def put(self, key: tuple, body: bytes, etag: str) -> None:
-        if len(body) > MAX_PAGE_BYTES:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= len(old[0])
-            self._items[key] = (body, etag)
-            self._size += len(body)
-            while self._size > self.max_bytes:
-                _, (dropped, _) = self._items.popitem(last=False)
-                self._size -= len(dropped)
+        self._items.put(key, (body, etag))
 
     def status(self) -> dict:
-        with self._lock:
-            return {"pages": len(self._items), "bytes": self._size, "hits": self.hits, "misses": self.misses}
+        return {"pages": len(self._items), "bytes": self._items.bytes, "hits": self.hits, "misses": self.misses}

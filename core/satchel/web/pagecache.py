@@ -17,11 +17,16 @@ import gzip
 import hashlib
 import threading
 import time
-from collections import OrderedDict
+
+from satchel.lru import SizedLRU
 
 GZIP_MIN_BYTES = 1024  # below this compression saves less than the header costs
 GZIP_LEVEL = 6
 UNSHARED_CHECK_SECONDS = 0.5
+MAX_PAGES = 4096
+# bodies and their gzip forms, per table; a page of 2,000 files is ~0.9 MB, so this keeps a few hundred of
+# the biggest while small pages are bounded by the count
+MAX_BYTES = 256 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=256)
@@ -98,10 +103,10 @@ class Page:
 class PageCache:
     """A thread-safe LRU of pages by key, plus the request-keyed entries of the fast lookup."""
 
-    def __init__(self, maxsize: int = 4096):
-        self.maxsize = maxsize
-        self._entries: OrderedDict = OrderedDict()
-        self._fast: OrderedDict = OrderedDict()
+    def __init__(self, maxsize: int = MAX_PAGES, max_bytes: int = MAX_BYTES):
+        self._entries = SizedLRU(max_bytes, maxsize, size=lambda page: page.size)
+        # (page, built_at, deps, public); most pages are in both tables, so the bound is generous twice over
+        self._fast = SizedLRU(max_bytes, maxsize, size=lambda entry: entry[0].size)
         self._lock = threading.Lock()
         self.hits = self.misses = 0
         self.changed: dict[str, int] = {}  # "user/index" -> serial of the last commit touching it
@@ -188,21 +193,15 @@ class PageCache:
         self.pushed = False
 
     def get(self, key) -> Page | None:
-        with self._lock:
-            page = self._entries.get(key)
-            if page is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return page
+        page = self._entries.get(key)
+        if page is None:
+            self.misses += 1  # unlocked, as the hits: a lost increment in a statistic is not worth a lock
+            return None
+        self.hits += 1
+        return page
 
     def put(self, key, page: Page) -> Page:
-        with self._lock:
-            self._entries[key] = page
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
+        self._entries.put(key, page)
         return page
 
     def get_fast(self, request_key) -> tuple[Page, bool] | None:
@@ -210,7 +209,7 @@ class PageCache:
 
         Call ``current()`` first: the answer is only as fresh as the change serials.
         """
-        entry = self._fast.get(request_key)
+        entry = self._fast.peek(request_key)  # no lock and no reordering on the hot path
         if entry is None:
             return None
         page, built_at, deps, public = entry
@@ -227,13 +226,8 @@ class PageCache:
         opened, so that snapshot holds every change up to it; ``deps`` names every index whose
         change may alter the page; ``public`` says anonymous callers may read it.
         """
-        with self._lock:
-            self._fast[request_key] = (page, built_at, tuple(deps), public)
-            self._fast.move_to_end(request_key)
-            while len(self._fast) > self.maxsize:
-                self._fast.popitem(last=False)
+        self._fast.put(request_key, (page, built_at, tuple(deps), public))
 
     def clear(self):
-        with self._lock:
-            self._entries.clear()
-            self._fast.clear()
+        self._entries.clear()
+        self._fast.clear()
