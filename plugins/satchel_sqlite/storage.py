@@ -153,17 +153,6 @@ class SqliteStorage(Storage):
         return serial
 
     def _read_last_serial(self) -> int:
-        # PRAGMA data_version (no disk read) tells whether any connection committed since this thread looked
-        conn = self._reader()
-        if not conn.in_transaction:
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
-            known = getattr(self._local, "serial_at", None)
-            if known is not None and known[0] == version:
-                return known[1]
-            row = conn.execute("SELECT max(serial) FROM changelog").fetchone()
-            serial = -1 if row[0] is None else row[0]
-            self._local.serial_at = (version, serial)
-            return serial
         with self._latest() as conn:
             row = conn.execute("SELECT max(serial) FROM changelog").fetchone()
         return -1 if row[0] is None else row[0]

@@ -1,12 +1,12 @@
 """The task queue of ``satchel serve``: a connection's first requests go ahead, busy ones still progress."""
 
-import inspect
 import logging
+import signal
 import sys
 
 import pytest
 
-from satchel import commands, serving
+from satchel import cli, serving
 from satchel.serving import FavouringDispatcher, FavouringQueue
 
 
@@ -173,6 +173,24 @@ def test_a_server_process_hands_the_gil_over_sooner_than_pythons_default():
         sys.setswitchinterval(before)
 
 
-def test_satchel_serve_sets_the_switch_interval_before_it_serves():
-    source = inspect.getsource(commands.serve)
-    assert source.index("serving.set_switch_interval()") < source.index("server.run()")
+def test_satchel_serve_sets_the_switch_interval_before_it_serves(tmp_path, monkeypatch):
+    """The real ``satchel serve`` command, with a server that records the interval when it is run."""
+    seen = []
+
+    class RecordingServer:
+        effective_port = 0
+
+        def run(self):
+            seen.append(sys.getswitchinterval())
+
+        def close(self):
+            seen.append("closed")
+
+    monkeypatch.setattr(serving, "create_server", lambda *args, **kwargs: RecordingServer())
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # leave the test runner's handlers alone
+    before = sys.getswitchinterval()
+    try:
+        assert cli.main(["serve", "--serverdir", str(tmp_path / "server"), "--no-root-pypi"]) == 0
+    finally:
+        sys.setswitchinterval(before)
+    assert seen == [pytest.approx(serving.SWITCH_INTERVAL), "closed"]

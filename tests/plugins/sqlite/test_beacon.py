@@ -2,6 +2,8 @@
 
 import sqlite3
 import stat
+import subprocess
+import sys
 
 import satchel_sqlite.storage as sqlite_storage
 from satchel_sqlite.beacon import CommitBeacon
@@ -55,3 +57,49 @@ def test_without_a_beacon_every_check_asks_the_database(tmp_path, monkeypatch):
     finally:
         first.close()
         second.close()
+
+
+def test_an_unchanged_word_answers_without_any_sql(tmp_path):
+    """What the beacon is for: a page-cache hit asks ``last_serial`` and must not run a statement."""
+    first, second = SqliteStorage(tmp_path), SqliteStorage(tmp_path)
+    try:
+        with first.write() as tx:
+            tx.set("key", 1)
+        assert second.last_serial() == 0
+        statements = []
+        second._reader().set_trace_callback(statements.append)
+        second._latest_conn.set_trace_callback(statements.append)
+        for _ in range(100):
+            assert second.last_serial() == 0
+        assert statements == []
+        with first.write() as tx:
+            tx.set("key", 2)
+        assert second.last_serial() == 1 and len(statements) == 1  # the word changed: one query
+    finally:
+        first.close()
+        second.close()
+
+
+WRITER = """
+import sys
+from satchel_sqlite.storage import SqliteStorage
+storage = SqliteStorage(sys.argv[1])
+with storage.write() as tx:
+    tx.set("from/another/process", 1)
+storage.close()
+"""
+
+
+def test_another_process_commit_is_seen_through_the_word_alone(tmp_path, monkeypatch):
+    # with the periodic full check out of the way, only the word can tell this process about the commit
+    monkeypatch.setattr(sqlite_storage, "FULL_CHECK_SECONDS", 3600.0)
+    storage = SqliteStorage(tmp_path)
+    try:
+        with storage.write() as tx:
+            tx.set("key", 1)
+        assert storage.last_serial() == 0
+        done = subprocess.run([sys.executable, "-c", WRITER, str(tmp_path)], capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()
+        assert storage.last_serial() == 1
+    finally:
+        storage.close()
